@@ -1,0 +1,2 @@
+//! The 2-D DAS array codec: tiles, transforms, context-modelled entropy coding.
+#![forbid(unsafe_code)]

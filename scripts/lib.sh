@@ -1,0 +1,32 @@
+# Shared helpers for the project's scripts: idempotent installs on a fresh Debian machine (run as root).
+# Source it; every function is safe to call twice.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SHARED="${DASPACK_SHARED:-$ROOT/../shared}"
+VENV="${DASPACK_VENV:-$ROOT/target/test-venv}"
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+
+# ensure_apt PKG...: installs the Debian packages that are missing.
+ensure_apt() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if [ ! -f /tmp/.daspack-apt-updated ]; then apt-get update -qq && touch /tmp/.daspack-apt-updated; fi
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# ensure_venv PIP_ARGS...: a Python venv at $VENV with the given requirements.
+ensure_venv() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        log "python venv at $VENV"
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install -q --upgrade pip
+    fi
+    [ $# -gt 0 ] && "$VENV/bin/pip" install -q "$@"
+    return 0
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test of the project: Rust unit/integration tests, then each tests/*/run.sh (cross-language tests).
+# Installs what it needs, idempotently. The shared DAS corpus (../shared) is used when present, skipped otherwise.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo test --workspace"
+cargo test --workspace --all-targets 2>&1 | tee target/cargo-test.log
+cargo test --workspace --doc 2>&1 | tee -a target/cargo-test.log
+
+failed=()
+for t in tests/*/run.sh; do
+    [ -e "$t" ] || continue
+    log "$t"
+    if bash "$t"; then echo "ok: $t"; else echo "FAILED: $t"; failed+=("$t"); fi
+done
+
+passed=$(grep -Eo '[0-9]+ passed' target/cargo-test.log | awk '{s+=$1} END {print s+0}')
+fails=$(grep -Eo '[0-9]+ failed' target/cargo-test.log | awk '{s+=$1} END {print s+0}')
+echo
+echo "cargo: $passed passed, $fails failed; suites: ${#failed[@]} failed"
+[ ${#failed[@]} -eq 0 ]
