@@ -1,2 +1,33 @@
-//! daspack facade: arrays, .npy files and every codec behind one API.
+//! daspack: compression for Distributed Acoustic Sensing and other sensor arrays.
+//!
+//! This facade gathers the codecs behind one API and adds what they leave to their users: `.npy` files,
+//! synthetic DAS data for demos and tests, and one error type.
+//!
+//! ```
+//! use daspack::{compress, decompress, ArrayRef, Params};
+//! let data: Vec<i32> = (0..64 * 8).map(|i| (i % 17) as i32 - 8).collect();
+//! let packed = compress(ArrayRef::I32(&data), 64, 8, &Params::default()).unwrap();
+//! let (header, array) = decompress(&packed, 0).unwrap();
+//! assert_eq!((header.rows, header.cols), (64, 8));
+//! assert_eq!(array.as_ref().len(), data.len());
+//! ```
 #![forbid(unsafe_code)]
+
+pub mod npy;
+pub mod synth;
+
+pub use daspack_codec::{
+    compress, compress_bound, decompress, decompress_tile, read_header, ArrayBuf, ArrayRef, CodecError, DType, Header,
+    Mode, Params,
+};
+
+/// Errors of the facade.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("not a usable .npy file: {0}")]
+    Npy(String),
+    #[error("{0}")]
+    Codec(#[from] CodecError),
+}

@@ -1,0 +1,53 @@
+//! Output files are written to a temporary name beside the target and renamed when complete, so a failure never
+//! leaves a half-written file under the final name, and an existing file is only replaced with `--force`.
+
+use anyhow::{bail, Context, Result};
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Refuses to go on when `path` exists and `force` is not set (checked before any work is done).
+pub fn check_target(path: &Path, force: bool) -> Result<()> {
+    if !force && path.exists() {
+        bail!("{} already exists (use --force to overwrite)", path.display());
+    }
+    Ok(())
+}
+
+/// Writes through `fill` into a temporary file next to `path`, then renames it over `path`.
+/// On any error the temporary file is removed and `path` is left as it was.
+pub fn write_atomic<F>(path: &Path, force: bool, fill: F) -> Result<()>
+where
+    F: FnOnce(&mut BufWriter<File>) -> Result<()>,
+{
+    check_target(path, force)?;
+    let tmp = temp_name(path);
+    let result = (|| -> Result<()> {
+        let file = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        fill(&mut w)?;
+        w.flush()?;
+        w.get_ref().sync_all().ok();
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    if !force && path.exists() {
+        let _ = fs::remove_file(&tmp);
+        bail!("{} appeared while writing (use --force to overwrite)", path.display());
+    }
+    fs::rename(&tmp, path).with_context(|| format!("cannot rename to {}", path.display()))?;
+    Ok(())
+}
+
+/// Writes a whole byte buffer atomically.
+pub fn write_bytes(path: &Path, force: bool, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, force, |w| Ok(w.write_all(bytes)?))
+}
+
+fn temp_name(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.daspack-tmp-{}", std::process::id()))
+}

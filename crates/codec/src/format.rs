@@ -1,0 +1,181 @@
+//! The stream container: fixed header, tile index, header checksum, tile payloads. See `docs/format.md`.
+
+use crate::bytes::Cursor;
+use crate::{CodecError, DType, MAX_TILE_AREA};
+
+/// First four bytes of every stream.
+pub const MAGIC: [u8; 4] = *b"DASP";
+/// The stream version this build writes and reads.
+pub const FORMAT_VERSION: u8 = 1;
+pub(crate) const HEADER_LEN: usize = 52;
+pub(crate) const INDEX_ENTRY_LEN: usize = 8;
+/// A stream may not claim more than this many output bytes per input byte (the encoder's adaptive coder cannot
+/// go below ~0.004 bits per sample, so real streams stay far below it); bounds what a hostile header can allocate.
+pub const MAX_EXPANSION: u128 = 1 << 16;
+
+/// How stored integers map back to elements.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Mode {
+    /// Integer elements; stored integer `q` means `q * step` (step = 2E + 1; 1 is lossless).
+    Int { step: u64 },
+    /// Float elements quantised with `step` (= 2E, less a guard): stored `q` means `q * step` in f64, then rounded
+    /// to the element type.
+    FloatQuant { step: f64 },
+}
+
+/// One tile's place in the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TileEntry {
+    pub offset: u64,
+    pub len: u64,
+    pub crc32: u32,
+}
+
+/// A parsed stream header.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Header {
+    pub version: u8,
+    pub dtype: DType,
+    pub mode: Mode,
+    pub rows: u64,
+    pub cols: u64,
+    pub block_height: u32,
+    pub block_width: u32,
+    /// The error bound requested at compression (0 = lossless).
+    pub abs_error: f64,
+    pub tiles: Vec<TileEntry>,
+    /// Offset of the first tile payload.
+    pub data_start: u64,
+}
+
+/// The tiling of a `rows x cols` array by `bh x bw` tiles, numbered row-major.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TileGrid {
+    rows: usize,
+    cols: usize,
+    bh: usize,
+    bw: usize,
+    across: usize,
+    down: usize,
+}
+
+impl TileGrid {
+    pub fn new(rows: usize, cols: usize, bh: usize, bw: usize) -> Self {
+        let (bh, bw) = (bh.max(1), bw.max(1));
+        let (down, across) = if rows == 0 || cols == 0 { (0, 0) } else { (rows.div_ceil(bh), cols.div_ceil(bw)) };
+        TileGrid { rows, cols, bh, bw, across, down }
+    }
+
+    pub fn count(&self) -> usize {
+        self.across * self.down
+    }
+
+    /// `(row0, col0, rows, cols)` of tile `i`.
+    pub fn tile(&self, i: usize) -> (usize, usize, usize, usize) {
+        let (ti, tj) = (i / self.across, i % self.across);
+        let (r0, c0) = (ti * self.bh, tj * self.bw);
+        (r0, c0, self.bh.min(self.rows - r0), self.bw.min(self.cols - c0))
+    }
+}
+
+fn mode_bytes(mode: Mode) -> (u8, u64) {
+    match mode {
+        Mode::Int { step } => (0, step),
+        Mode::FloatQuant { step } => (1, step.to_bits()),
+    }
+}
+
+pub(crate) fn assemble(h: &Header, tiles: &[Vec<u8>]) -> Vec<u8> {
+    let data_len: usize = tiles.iter().map(Vec::len).sum();
+    let mut out = Vec::with_capacity(HEADER_LEN + tiles.len() * INDEX_ENTRY_LEN + 4 + data_len);
+    let (mode, step) = mode_bytes(h.mode);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&[h.version, h.dtype.code(), mode, 0]);
+    out.extend_from_slice(&h.rows.to_le_bytes());
+    out.extend_from_slice(&h.cols.to_le_bytes());
+    out.extend_from_slice(&h.block_height.to_le_bytes());
+    out.extend_from_slice(&h.block_width.to_le_bytes());
+    out.extend_from_slice(&h.abs_error.to_le_bytes());
+    out.extend_from_slice(&step.to_le_bytes());
+    out.extend_from_slice(&(tiles.len() as u32).to_le_bytes());
+    for t in tiles {
+        out.extend_from_slice(&(t.len() as u32).to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(t).to_le_bytes());
+    }
+    let crc = crc32fast::hash(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    for t in tiles {
+        out.extend_from_slice(t);
+    }
+    out
+}
+
+pub(crate) fn parse(s: &[u8]) -> Result<Header, CodecError> {
+    let mut c = Cursor::new(s, 0);
+    if c.take(4, "magic")? != MAGIC {
+        return Err(CodecError::BadMagic);
+    }
+    let version = c.u8("version")?;
+    if version != FORMAT_VERSION {
+        return Err(CodecError::UnsupportedVersion(version));
+    }
+    let dtype = DType::from_code(c.u8("dtype")?).ok_or(CodecError::Corrupt { what: "dtype code", offset: 5 })?;
+    let mode_code = c.u8("mode")?;
+    let _reserved = c.u8("reserved")?;
+    let rows = c.u64("rows")?;
+    let cols = c.u64("cols")?;
+    let block_height = c.u32("block height")?;
+    let block_width = c.u32("block width")?;
+    let abs_error = f64::from_bits(c.u64("abs_error")?);
+    let step = c.u64("step")?;
+    let ntiles = c.u32("tile count")? as usize;
+    let mode = match (mode_code, dtype.is_float()) {
+        (0, false) if step >= 1 && step <= u32::MAX as u64 => Mode::Int { step },
+        (1, true) if f64::from_bits(step).is_finite() && f64::from_bits(step) > 0.0 => {
+            Mode::FloatQuant { step: f64::from_bits(step) }
+        }
+        _ => return Err(CodecError::Corrupt { what: "mode or quantisation step", offset: 6 }),
+    };
+    let n = (rows as u128) * (cols as u128);
+    let claimed = n * dtype.size() as u128;
+    if claimed > (s.len() as u128) * MAX_EXPANSION || rows > usize::MAX as u64 || cols > usize::MAX as u64 {
+        return Err(CodecError::TooLarge { claimed, input: s.len() });
+    }
+    if n > 0
+        && (block_height == 0 || block_width == 0 || block_height as u64 * block_width as u64 > MAX_TILE_AREA as u64)
+    {
+        return Err(CodecError::Corrupt { what: "block size", offset: 24 });
+    }
+    let grid = TileGrid::new(rows as usize, cols as usize, block_height as usize, block_width as usize);
+    if grid.count() != ntiles {
+        return Err(CodecError::Corrupt { what: "tile count does not match shape and block size", offset: 48 });
+    }
+    // The index is read only after checking the input can hold it.
+    let index = c.take(
+        ntiles.checked_mul(INDEX_ENTRY_LEN).ok_or(CodecError::Truncated { what: "tile index", offset: HEADER_LEN })?,
+        "tile index",
+    )?;
+    let crc = c.u32("header checksum")?;
+    let header_end = HEADER_LEN + index.len();
+    if crc32fast::hash(&s[..header_end]) != crc {
+        return Err(CodecError::Corrupt { what: "header checksum mismatch", offset: header_end });
+    }
+    let data_start = (header_end + 4) as u64;
+    let mut offset = data_start;
+    let mut tiles = Vec::with_capacity(ntiles);
+    for e in index.chunks_exact(INDEX_ENTRY_LEN) {
+        let len = u32::from_le_bytes([e[0], e[1], e[2], e[3]]) as u64;
+        let crc32 = u32::from_le_bytes([e[4], e[5], e[6], e[7]]);
+        tiles.push(TileEntry { offset, len, crc32 });
+        offset += len;
+    }
+    if offset != s.len() as u64 {
+        let what = if offset > s.len() as u64 { "tile data" } else { "trailing bytes after the last tile" };
+        return Err(if offset > s.len() as u64 {
+            CodecError::Truncated { what, offset: s.len() }
+        } else {
+            CodecError::Corrupt { what, offset: offset as usize }
+        });
+    }
+    Ok(Header { version, dtype, mode, rows, cols, block_height, block_width, abs_error, tiles, data_start })
+}

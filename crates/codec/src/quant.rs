@@ -1,0 +1,241 @@
+//! Fixed-accuracy quantisation: elements <-> the integers the tile coder sees.
+//!
+//! Integers: `q = floor((x + E) / (2E + 1))`, decoded as `q * (2E + 1)` clamped to the type's range, so
+//! `|x - x'| <= E` and `E = 0` is the identity. Floats: `q = round(x / step)` with `step = 2E`; the encoder
+//! reconstructs every element exactly as the decoder will (f64 product, then rounding to the element type) and
+//! moves `q` by one when rounding pushed the error past `E`; an element no `q` can serve is an error.
+
+use crate::format::{Header, Mode};
+use crate::{ArrayBuf, ArrayRef, CodecError, DType};
+
+/// Quantised floats must fit this range (the raw tile form stores them as i32).
+const MAX_Q: i64 = i32::MAX as i64;
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Quantiser {
+    Int { step: i64, e: i64, lo: i64, hi: i64 },
+    Float { step: f64, e: f64 },
+}
+
+impl Quantiser {
+    pub fn new(dtype: DType, abs_error: f64) -> Result<Self, CodecError> {
+        if let Some((lo, hi)) = dtype.int_range() {
+            // Integer data: the usable bound is the integer part of E.
+            let e = abs_error.floor().min(((u32::MAX as u64 - 1) / 2) as f64) as i64;
+            return Ok(Quantiser::Int { step: 2 * e + 1, e, lo, hi });
+        }
+        if abs_error <= 0.0 {
+            return Err(CodecError::InvalidParams(
+                "float arrays need an error bound abs_error > 0 (lossless floats are not supported by this stream version)".into(),
+            ));
+        }
+        let step = 2.0 * abs_error;
+        if !step.is_finite() {
+            return Err(CodecError::InvalidParams(format!("abs_error {abs_error} is too large")));
+        }
+        Ok(Quantiser::Float { step, e: abs_error })
+    }
+
+    pub fn from_header(h: &Header) -> Result<Self, CodecError> {
+        match (h.mode, h.dtype.int_range()) {
+            (Mode::Int { step }, Some((lo, hi))) => {
+                let step = step as i64;
+                Ok(Quantiser::Int { step, e: (step - 1) / 2, lo, hi })
+            }
+            (Mode::FloatQuant { step }, None) => Ok(Quantiser::Float { step, e: step / 2.0 }),
+            _ => Err(CodecError::Corrupt { what: "mode does not match dtype", offset: 6 }),
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        match *self {
+            Quantiser::Int { step, .. } => Mode::Int { step: step as u64 },
+            Quantiser::Float { step, .. } => Mode::FloatQuant { step },
+        }
+    }
+
+    /// The quantised integers of the tile `(r0, c0, tr, tc)` of a row-major array with `cols` columns.
+    pub fn quantise_region(
+        &self,
+        data: ArrayRef<'_>,
+        cols: usize,
+        r0: usize,
+        c0: usize,
+        tr: usize,
+        tc: usize,
+    ) -> Result<Vec<i64>, CodecError> {
+        let mut out = Vec::with_capacity(tr * tc);
+        match (*self, data) {
+            (Quantiser::Int { step: 1, .. }, d) => match d {
+                ArrayRef::I16(v) => region(v, cols, r0, c0, tr, tc, |x| out.push(x as i64)),
+                ArrayRef::U16(v) => region(v, cols, r0, c0, tr, tc, |x| out.push(x as i64)),
+                ArrayRef::I32(v) => region(v, cols, r0, c0, tr, tc, |x| out.push(x as i64)),
+                _ => unreachable!("integer quantiser is built for integer dtypes only"),
+            },
+            (Quantiser::Int { step, e, .. }, d) => {
+                let q = |x: i64| (x + e).div_euclid(step);
+                match d {
+                    ArrayRef::I16(v) => region(v, cols, r0, c0, tr, tc, |x| out.push(q(x as i64))),
+                    ArrayRef::U16(v) => region(v, cols, r0, c0, tr, tc, |x| out.push(q(x as i64))),
+                    ArrayRef::I32(v) => region(v, cols, r0, c0, tr, tc, |x| out.push(q(x as i64))),
+                    _ => unreachable!("integer quantiser is built for integer dtypes only"),
+                }
+            }
+            (Quantiser::Float { step, e }, ArrayRef::F32(v)) => {
+                let mut err = None;
+                region(v, cols, r0, c0, tr, tc, |x| {
+                    match quantise_float(x as f64, step, e, |q| (q as f64 * step) as f32 as f64) {
+                        Ok(q) => out.push(q),
+                        Err(why) => {
+                            err.get_or_insert((x as f64, why));
+                            out.push(0)
+                        }
+                    }
+                });
+                self.check(err, data, cols, r0, c0, tr, tc)?;
+            }
+            (Quantiser::Float { step, e }, ArrayRef::F64(v)) => {
+                let mut err = None;
+                region(v, cols, r0, c0, tr, tc, |x| match quantise_float(x, step, e, |q| q as f64 * step) {
+                    Ok(q) => out.push(q),
+                    Err(why) => {
+                        err.get_or_insert((x, why));
+                        out.push(0)
+                    }
+                });
+                self.check(err, data, cols, r0, c0, tr, tc)?;
+            }
+            _ => unreachable!("float quantiser is built for float dtypes only"),
+        }
+        Ok(out)
+    }
+
+    /// Turns a failed element into an error naming its index in the whole array.
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        &self,
+        err: Option<(f64, &'static str)>,
+        data: ArrayRef<'_>,
+        cols: usize,
+        r0: usize,
+        c0: usize,
+        tr: usize,
+        tc: usize,
+    ) -> Result<(), CodecError> {
+        let Some((value, why)) = err else { return Ok(()) };
+        let bound = match *self {
+            Quantiser::Float { e, .. } => e,
+            Quantiser::Int { e, .. } => e as f64,
+        };
+        // Find the first offending element again to report its index.
+        let mut index = r0 * cols + c0;
+        'outer: for r in r0..r0 + tr {
+            for c in c0..c0 + tc {
+                let v = match data {
+                    ArrayRef::F32(v) => v[r * cols + c] as f64,
+                    ArrayRef::F64(v) => v[r * cols + c],
+                    _ => break 'outer,
+                };
+                if v.to_bits() == value.to_bits() || (v.is_nan() && value.is_nan()) {
+                    index = r * cols + c;
+                    break 'outer;
+                }
+            }
+        }
+        if !value.is_finite() {
+            return Err(CodecError::NonFinite { index, value });
+        }
+        Err(CodecError::Unrepresentable { index, value, bound, why })
+    }
+
+    /// Writes decoded integers of a tile into `out` (row-major, `cols` columns) at `(r0, c0)`.
+    /// Fails when a lossless integer falls outside the element type (only a corrupt stream does that).
+    #[allow(clippy::too_many_arguments)]
+    pub fn scatter(
+        &self,
+        plane: &[i64],
+        out: &mut ArrayBuf,
+        cols: usize,
+        r0: usize,
+        c0: usize,
+        tr: usize,
+        tc: usize,
+    ) -> Result<(), ()> {
+        match (*self, out) {
+            (Quantiser::Int { step, lo, hi, .. }, out) => {
+                let mut ok = true;
+                let mut conv = |q: i64| {
+                    let v = q.wrapping_mul(step);
+                    // Lossless values must already be in range; quantised ones are clamped (which only reduces error).
+                    if step == 1 && (v < lo || v > hi) {
+                        ok = false;
+                    }
+                    v.clamp(lo, hi)
+                };
+                match out {
+                    ArrayBuf::I16(o) => place(o, plane, cols, r0, c0, tr, tc, |q| conv(q) as i16),
+                    ArrayBuf::U16(o) => place(o, plane, cols, r0, c0, tr, tc, |q| conv(q) as u16),
+                    ArrayBuf::I32(o) => place(o, plane, cols, r0, c0, tr, tc, |q| conv(q) as i32),
+                    _ => return Err(()),
+                }
+                if ok {
+                    Ok(())
+                } else {
+                    Err(())
+                }
+            }
+            (Quantiser::Float { step, .. }, ArrayBuf::F32(o)) => {
+                place(o, plane, cols, r0, c0, tr, tc, |q| (q as f64 * step) as f32);
+                Ok(())
+            }
+            (Quantiser::Float { step, .. }, ArrayBuf::F64(o)) => {
+                place(o, plane, cols, r0, c0, tr, tc, |q| q as f64 * step);
+                Ok(())
+            }
+            _ => Err(()),
+        }
+    }
+}
+
+/// Quantises one float so that the decoder's reconstruction `recon(q)` is within `e` of `x`.
+fn quantise_float(x: f64, step: f64, e: f64, recon: impl Fn(i64) -> f64) -> Result<i64, &'static str> {
+    if !x.is_finite() {
+        return Err("not finite");
+    }
+    let q = (x / step).round();
+    if q.abs() > MAX_Q as f64 {
+        return Err("the value is too large for this error bound (more than 2^31 steps)");
+    }
+    let q = q as i64;
+    for cand in [q, q - 1, q + 1] {
+        if cand.abs() <= MAX_Q && (x - recon(cand)).abs() <= e {
+            return Ok(cand);
+        }
+    }
+    Err("the bound is finer than the float precision of this value")
+}
+
+fn region<T: Copy>(v: &[T], cols: usize, r0: usize, c0: usize, tr: usize, tc: usize, mut f: impl FnMut(T)) {
+    for r in r0..r0 + tr {
+        v[r * cols + c0..r * cols + c0 + tc].iter().for_each(|&x| f(x));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn place<T>(
+    o: &mut [T],
+    plane: &[i64],
+    cols: usize,
+    r0: usize,
+    c0: usize,
+    tr: usize,
+    tc: usize,
+    mut f: impl FnMut(i64) -> T,
+) {
+    for (i, r) in (r0..r0 + tr).enumerate() {
+        let dst = &mut o[r * cols + c0..r * cols + c0 + tc];
+        for (d, &q) in dst.iter_mut().zip(&plane[i * tc..(i + 1) * tc]) {
+            *d = f(q);
+        }
+    }
+}

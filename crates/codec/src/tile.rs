@@ -1,0 +1,376 @@
+//! Coding of one tile: an integer plane (rows = time, columns = channels) after quantisation.
+//!
+//! Method 0 stores the integers raw; method 1 applies the optional wavelet, then codes every subband with its own
+//! fitted predictor, interleaving prediction with the context-modelled residual coder (the decoder needs each
+//! reconstructed sample before it can predict the next). See `docs/format.md`.
+
+use crate::bytes::{put_svarint, put_varint, Cursor};
+use crate::CodecError;
+use daspack_entropy::residual::context_of;
+use daspack_entropy::{RangeDecoder, RangeEncoder, RawReader, RawWriter, ResidualModel};
+use daspack_transform::lpc::{self, Predictor, Tap, MAX_COEF, MAX_TAPS};
+use daspack_transform::{mean, wavelet};
+
+pub(crate) const METHOD_RAW: u8 = 0;
+pub(crate) const METHOD_PREDICTIVE: u8 = 1;
+/// Largest wavelet depth a stream may ask for.
+pub(crate) const MAX_LEVELS: u8 = 16;
+/// Samples used to fit one predictor.
+const FIT_SAMPLES: usize = 1 << 15;
+/// Fractional bits of the quantised predictor coefficients.
+const COEF_SHIFT: u8 = 14;
+
+/// How raw tiles store one integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RawKind {
+    I16,
+    U16,
+    I32,
+}
+
+impl RawKind {
+    fn size(self) -> usize {
+        match self {
+            RawKind::I16 | RawKind::U16 => 2,
+            RawKind::I32 => 4,
+        }
+    }
+}
+
+/// Predictor shape for a tile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Shape {
+    /// Time taps of the same channel.
+    pub time: u8,
+    /// Channel taps of the same time sample (2-D planes only).
+    pub space: u8,
+    /// Previous time samples with cross taps on both sides.
+    pub cross: u8,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TileConfig {
+    pub lt: u8,
+    pub lx: u8,
+    pub shape: Shape,
+    /// Try a few predictor shapes per tile and keep the cheapest.
+    pub auto: bool,
+    pub raw: RawKind,
+}
+
+/// Encodes a tile. `x` holds the quantised integers (all within the range of `cfg.raw`); it is used as scratch.
+pub(crate) fn encode_tile(x: &mut [i64], rows: usize, cols: usize, cfg: &TileConfig) -> Vec<u8> {
+    let raw_len = 1 + x.len() * cfg.raw.size();
+    let mut out = Vec::with_capacity(raw_len / 2);
+    let coded = encode_predictive(x.to_vec(), rows, cols, cfg, &mut out);
+    if coded && out.len() < raw_len {
+        return out;
+    }
+    out.clear();
+    out.push(METHOD_RAW);
+    for &v in x.iter() {
+        match cfg.raw {
+            RawKind::I16 => out.extend_from_slice(&(v as i16).to_le_bytes()),
+            RawKind::U16 => out.extend_from_slice(&(v as u16).to_le_bytes()),
+            RawKind::I32 => out.extend_from_slice(&(v as i32).to_le_bytes()),
+        }
+    }
+    out
+}
+
+fn offsets_for(shape: Shape, rows: usize, cols: usize) -> Vec<(u16, i16)> {
+    let time = (shape.time as usize).min(rows.saturating_sub(1));
+    if cols == 1 {
+        lpc::time_offsets(time)
+    } else {
+        lpc::neighbourhood_offsets(time, shape.space as usize, shape.cross as usize, cols)
+    }
+}
+
+/// Cheap cost estimate of a predictor on a band: sum of residual bit lengths over a sample of rows.
+fn estimate_cost(x: &[i64], rows: usize, cols: usize, p: &Predictor) -> u64 {
+    let int = p.interior(cols);
+    if int.is_empty(rows) {
+        return u64::MAX;
+    }
+    let (deltas, coefs) = p.deltas(cols);
+    let width = int.col1 - int.col0;
+    let want_rows = (FIT_SAMPLES / width).max(1);
+    let step = (rows - int.row0).div_ceil(want_rows).max(1);
+    let mut cost = 0u64;
+    let mut n = 0u64;
+    let mut t = int.row0;
+    while t < rows {
+        for c in int.col0..int.col1 {
+            let idx = t * cols + c;
+            let r = x[idx].wrapping_sub(Predictor::predict(x, idx, &deltas, &coefs, p.shift));
+            cost += 64 - r.unsigned_abs().leading_zeros() as u64;
+            n += 1;
+        }
+        t += step;
+    }
+    // Per-sample cost in 1/1024 bits plus the coefficients' share.
+    (cost * 1024 / n.max(1)) * (rows * cols) as u64 / 1024 + 24 * p.taps.len() as u64
+}
+
+fn choose_predictor(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig) -> Predictor {
+    let fit = |shape: Shape| Predictor::fit(x, rows, cols, &offsets_for(shape, rows, cols), COEF_SHIFT, FIT_SAMPLES);
+    if !cfg.auto {
+        return fit(cfg.shape);
+    }
+    let s = cfg.shape;
+    let mut candidates = vec![s];
+    if cols == 1 {
+        for time in [2u8, 8, 16, 32] {
+            candidates.push(Shape { time, ..s });
+        }
+    } else {
+        candidates.push(Shape { time: 1, space: 1, cross: 1 });
+        candidates.push(Shape { time: 2, space: 2, cross: 1 });
+        candidates.push(Shape { time: 4, space: 3, cross: 2 });
+        candidates.push(Shape { time: 8, space: 2, cross: 1 });
+    }
+    candidates.dedup();
+    let mut best = (u64::MAX, Predictor::zero());
+    for shape in candidates {
+        let p = fit(shape);
+        let cost = estimate_cost(x, rows, cols, &p);
+        if cost < best.0 {
+            best = (cost, p);
+        }
+    }
+    best.1
+}
+
+/// Writes method 1 into `out`; false when the tile cannot use it (never, today, but kept for future limits).
+fn encode_predictive(mut x: Vec<i64>, rows: usize, cols: usize, cfg: &TileConfig, out: &mut Vec<u8>) -> bool {
+    out.push(METHOD_PREDICTIVE);
+    out.push(cfg.lt);
+    out.push(cfg.lx);
+    wavelet::forward_2d(&mut x, rows, cols, cfg.lt as u32, cfg.lx as u32);
+    let bands = wavelet::bands(rows, cols, cfg.lt as u32, cfg.lx as u32);
+    let mut model = ResidualModel::new();
+    let mut rc = RangeEncoder::with_capacity(x.len());
+    let mut raw = RawWriter::new();
+    let mut band_buf = Vec::new();
+    let mut mags = Vec::new();
+    for band in &bands {
+        extract(&x, cols, band, &mut band_buf);
+        let (br, bc) = (band.rows, band.cols);
+        let mut p = choose_predictor(&band_buf, br, bc, cfg);
+        // Mean removal only matters when nothing is predicted (order 0).
+        let m = if p.taps.is_empty() { mean::mean(&band_buf) } else { 0 };
+        if m != 0 {
+            mean::subtract(&mut band_buf, m);
+            p = Predictor::zero();
+        }
+        put_svarint(out, m);
+        out.push(p.taps.len() as u8);
+        out.push(p.shift);
+        for t in &p.taps {
+            put_varint(out, t.dt as u64);
+            put_svarint(out, t.dc as i64);
+            put_svarint(out, t.coef as i64);
+        }
+        mags.clear();
+        mags.resize(br * bc, 0u32);
+        let mut enc = Enc { model: &mut model, rc: &mut rc, raw: &mut raw };
+        run_band(&mut enc, &mut band_buf, &mut mags, br, bc, &p);
+    }
+    let rc_bytes = rc.finish();
+    put_varint(out, rc_bytes.len() as u64);
+    out.extend_from_slice(&rc_bytes);
+    out.extend_from_slice(&raw.finish());
+    true
+}
+
+fn extract(x: &[i64], cols: usize, b: &wavelet::Band, out: &mut Vec<i64>) {
+    out.clear();
+    for r in b.row0..b.row0 + b.rows {
+        let start = r * cols + b.col0;
+        out.extend_from_slice(&x[start..start + b.cols]);
+    }
+}
+
+fn insert(x: &mut [i64], cols: usize, b: &wavelet::Band, src: &[i64]) {
+    for (i, r) in (b.row0..b.row0 + b.rows).enumerate() {
+        let start = r * cols + b.col0;
+        x[start..start + b.cols].copy_from_slice(&src[i * b.cols..(i + 1) * b.cols]);
+    }
+}
+
+/// Decodes a tile into `rows * cols` integers.
+pub(crate) fn decode_tile(
+    bytes: &[u8],
+    base: usize,
+    rows: usize,
+    cols: usize,
+    kind: RawKind,
+) -> Result<Vec<i64>, CodecError> {
+    let n = rows * cols;
+    let mut cur = Cursor::new(bytes, base);
+    match cur.u8("tile method")? {
+        METHOD_RAW => {
+            let body = cur.take(n * kind.size(), "raw tile")?;
+            Ok(match kind {
+                RawKind::I16 => body.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]]) as i64).collect(),
+                RawKind::U16 => body.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]]) as i64).collect(),
+                RawKind::I32 => {
+                    body.chunks_exact(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64).collect()
+                }
+            })
+        }
+        METHOD_PREDICTIVE => decode_predictive(&mut cur, base, rows, cols),
+        _ => Err(CodecError::Corrupt { what: "unknown tile method", offset: base }),
+    }
+}
+
+fn decode_predictive(cur: &mut Cursor, base: usize, rows: usize, cols: usize) -> Result<Vec<i64>, CodecError> {
+    let lt = cur.u8("wavelet levels")?;
+    let lx = cur.u8("wavelet levels")?;
+    if lt > MAX_LEVELS || lx > MAX_LEVELS {
+        return Err(CodecError::Corrupt { what: "wavelet levels", offset: base + 1 });
+    }
+    let bands = wavelet::bands(rows, cols, lt as u32, lx as u32);
+    let mut headers = Vec::with_capacity(bands.len());
+    for _ in &bands {
+        let at = base + cur.pos();
+        let m = cur.svarint("band mean")?;
+        let ntaps = cur.u8("tap count")? as usize;
+        let shift = cur.u8("coefficient shift")?;
+        if ntaps > MAX_TAPS {
+            return Err(CodecError::Corrupt { what: "too many predictor taps", offset: at });
+        }
+        let mut taps = Vec::with_capacity(ntaps);
+        for _ in 0..ntaps {
+            let dt = cur.varint("tap")?;
+            let dc = cur.svarint("tap")?;
+            let coef = cur.svarint("tap")?;
+            if dt > u16::MAX as u64
+                || dc < i16::MIN as i64
+                || dc > i16::MAX as i64
+                || coef.unsigned_abs() > MAX_COEF as u64
+            {
+                return Err(CodecError::Corrupt { what: "predictor tap", offset: at });
+            }
+            taps.push(Tap { dt: dt as u16, dc: dc as i16, coef: coef as i32 });
+        }
+        let p = Predictor { taps, shift };
+        if !p.is_valid() {
+            return Err(CodecError::Corrupt { what: "predictor", offset: at });
+        }
+        headers.push((m, p));
+    }
+    let rc_len = cur.varint("entropy stream length")?;
+    let rc_len =
+        usize::try_from(rc_len).map_err(|_| CodecError::Corrupt { what: "entropy stream length", offset: base })?;
+    let rc_bytes = cur.take(rc_len, "entropy stream")?;
+    let raw_bytes = cur.rest();
+    let mut model = ResidualModel::new();
+    let mut rc = RangeDecoder::new(rc_bytes);
+    let mut raw = RawReader::new(raw_bytes);
+    let mut x = vec![0i64; rows * cols];
+    let mut band_buf = Vec::new();
+    let mut mags = Vec::new();
+    for (band, (m, p)) in bands.iter().zip(&headers) {
+        let n = band.rows * band.cols;
+        band_buf.clear();
+        band_buf.resize(n, 0);
+        mags.clear();
+        mags.resize(n, 0u32);
+        let mut dec = Dec { model: &mut model, rc: &mut rc, raw: &mut raw };
+        run_band(&mut dec, &mut band_buf, &mut mags, band.rows, band.cols, p);
+        if *m != 0 {
+            mean::add(&mut band_buf, *m);
+        }
+        insert(&mut x, cols, band, &band_buf);
+    }
+    if rc.overrun() || raw.overrun() {
+        return Err(CodecError::Truncated { what: "tile entropy data", offset: base });
+    }
+    wavelet::inverse_2d(&mut x, rows, cols, lt as u32, lx as u32);
+    Ok(x)
+}
+
+/// One side of the residual loop: the encoder turns a sample into a coded residual, the decoder a decoded
+/// residual into a sample. Both return the residual magnitude that feeds later contexts.
+trait Step {
+    fn step(&mut self, x: &mut [i64], idx: usize, pred: i64, ctx: usize) -> u32;
+}
+
+struct Enc<'a> {
+    model: &'a mut ResidualModel,
+    rc: &'a mut RangeEncoder,
+    raw: &'a mut RawWriter,
+}
+
+impl Step for Enc<'_> {
+    #[inline(always)]
+    fn step(&mut self, x: &mut [i64], idx: usize, pred: i64, ctx: usize) -> u32 {
+        let r = x[idx].wrapping_sub(pred);
+        self.model.encode(self.rc, self.raw, ctx, r);
+        r.unsigned_abs().min(u32::MAX as u64) as u32
+    }
+}
+
+struct Dec<'a, 'b> {
+    model: &'a mut ResidualModel,
+    rc: &'a mut RangeDecoder<'b>,
+    raw: &'a mut RawReader<'b>,
+}
+
+impl Step for Dec<'_, '_> {
+    #[inline(always)]
+    fn step(&mut self, x: &mut [i64], idx: usize, pred: i64, ctx: usize) -> u32 {
+        let r = self.model.decode(self.rc, self.raw, ctx);
+        x[idx] = pred.wrapping_add(r);
+        r.unsigned_abs().min(u32::MAX as u64) as u32
+    }
+}
+
+/// Local residual energy of a 2-D plane at `(t, c)`: `2|W| + 2|N| + |NW| + |NE|`, with missing neighbours replaced
+/// by present ones (see `docs/format.md`).
+#[inline(always)]
+fn energy_2d(m: &[u32], t: usize, c: usize, cols: usize) -> u64 {
+    let idx = t * cols + c;
+    let w = if c > 0 {
+        m[idx - 1]
+    } else if t > 0 {
+        m[idx - cols]
+    } else {
+        0
+    } as u64;
+    if t == 0 {
+        return 4 * w;
+    }
+    let n = m[idx - cols] as u64;
+    let nw = if c > 0 { m[idx - cols - 1] as u64 } else { n };
+    let ne = if c + 1 < cols { m[idx - cols + 1] as u64 } else { n };
+    2 * w + 2 * n + nw + ne
+}
+
+/// Local residual energy of a 1-D sequence at `t`: `3|r[t-1]| + 2|r[t-2]| + |r[t-3]|`.
+#[inline(always)]
+fn energy_1d(m: &[u32], t: usize) -> u64 {
+    let g = |k: usize| if t >= k { m[t - k] as u64 } else { 0 };
+    3 * g(1) + 2 * g(2) + g(3)
+}
+
+fn run_band<S: Step>(s: &mut S, x: &mut [i64], mags: &mut [u32], rows: usize, cols: usize, p: &Predictor) {
+    let int = p.interior(cols);
+    let (deltas, coefs) = p.deltas(cols);
+    let shift = p.shift;
+    for t in 0..rows {
+        let row_interior = t >= int.row0;
+        for c in 0..cols {
+            let idx = t * cols + c;
+            let pred = if row_interior && c >= int.col0 && c < int.col1 {
+                Predictor::predict(x, idx, &deltas, &coefs, shift)
+            } else {
+                Predictor::fallback(x, t, c, cols)
+            };
+            let energy = if cols == 1 { energy_1d(mags, t) } else { energy_2d(mags, t, c, cols) };
+            mags[idx] = s.step(x, idx, pred, context_of(energy));
+        }
+    }
+}

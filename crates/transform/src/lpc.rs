@@ -1,0 +1,321 @@
+//! Linear prediction from a causal neighbourhood of a row-major plane (rows = time samples, columns = channels).
+//!
+//! A [`Tap`] names a neighbour by its offset `(dt, dc)`: `dt` rows back in time (`dt >= 0`) and `dc` channels to the
+//! side; a tap on the current row (`dt == 0`) must look left (`dc < 0`) so the decoder already has it. The
+//! prediction of sample `(t, c)` is
+//!
+//! `p = (sum_i coef_i * x[t - dt_i][c + dc_i] + 2^(shift-1)) >> shift`
+//!
+//! in wrapping `i64` arithmetic (arithmetic shift), evaluated only where every tap is inside the plane (the
+//! *interior*). Elsewhere the fallback predicts the left neighbour, else the one above, else 0. Coefficients are
+//! fitted by least squares in `f64` on (a sample of) the interior, then rounded to integers; only the integers
+//! travel in the stream, so encoder and decoder compute identical predictions.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Largest accepted `|coef|`: keeps `sum coef * x` inside `i64` for `|x| < 2^36` and up to 64 taps.
+pub const MAX_COEF: i32 = 1 << 20;
+/// Largest number of taps.
+pub const MAX_TAPS: usize = 64;
+
+/// One neighbour of the prediction and its integer weight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tap {
+    pub dt: u16,
+    pub dc: i16,
+    pub coef: i32,
+}
+
+/// An integer linear predictor over a causal neighbourhood.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Predictor {
+    pub taps: Vec<Tap>,
+    pub shift: u8,
+}
+
+/// Where every tap of a predictor lies inside a `rows x cols` plane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interior {
+    pub row0: usize,
+    pub col0: usize,
+    pub col1: usize,
+}
+
+impl Interior {
+    pub fn is_empty(&self, rows: usize) -> bool {
+        self.row0 >= rows || self.col0 >= self.col1
+    }
+}
+
+impl Predictor {
+    /// The predictor that predicts nothing (residual = value).
+    pub fn zero() -> Self {
+        Predictor { taps: Vec::new(), shift: 0 }
+    }
+
+    /// True when the taps are causal, within limits, and the shift is at most 30.
+    pub fn is_valid(&self) -> bool {
+        self.taps.len() <= MAX_TAPS
+            && self.shift <= 30
+            && self.taps.iter().all(|t| (t.dt > 0 || t.dc < 0) && t.coef.unsigned_abs() <= MAX_COEF as u32)
+    }
+
+    /// The interior region of a `rows x cols` plane for these taps.
+    pub fn interior(&self, cols: usize) -> Interior {
+        let row0 = self.taps.iter().map(|t| t.dt as usize).max().unwrap_or(0);
+        let col0 = self.taps.iter().map(|t| (-(t.dc as i64)).max(0) as usize).max().unwrap_or(0);
+        let right = self.taps.iter().map(|t| (t.dc as i64).max(0) as usize).max().unwrap_or(0);
+        Interior { row0, col0, col1: cols.saturating_sub(right) }
+    }
+
+    /// Linear index offsets (`idx - delta` is the neighbour) and coefficients, for the inner loop.
+    pub fn deltas(&self, cols: usize) -> (Vec<isize>, Vec<i64>) {
+        let d = self.taps.iter().map(|t| t.dt as isize * cols as isize - t.dc as isize).collect();
+        let c = self.taps.iter().map(|t| t.coef as i64).collect();
+        (d, c)
+    }
+
+    /// Fits coefficients for the tap offsets `offsets` on the plane `x` by least squares on at most `max_samples`
+    /// interior samples (whole rows, evenly spread), and quantises them with `shift` fractional bits.
+    /// Returns the zero predictor when the interior is empty.
+    pub fn fit(x: &[i64], rows: usize, cols: usize, offsets: &[(u16, i16)], shift: u8, max_samples: usize) -> Self {
+        let k = offsets.len().min(MAX_TAPS);
+        let offsets = &offsets[..k];
+        let probe = Predictor { taps: offsets.iter().map(|&(dt, dc)| Tap { dt, dc, coef: 0 }).collect(), shift };
+        let int = probe.interior(cols);
+        if k == 0 || int.is_empty(rows) {
+            return Predictor::zero();
+        }
+        let (deltas, _) = probe.deltas(cols);
+        let width = int.col1 - int.col0;
+        let nrows = rows - int.row0;
+        let want_rows = (max_samples / width).max(1);
+        let step = nrows.div_ceil(want_rows).max(1);
+        let mut ata = vec![0f64; k * k];
+        let mut atb = vec![0f64; k];
+        let mut row_vals = vec![0f64; k];
+        let mut t = int.row0;
+        while t < rows {
+            for c in int.col0..int.col1 {
+                let idx = t * cols + c;
+                for (v, &d) in row_vals.iter_mut().zip(&deltas) {
+                    *v = x[(idx as isize - d) as usize] as f64;
+                }
+                let y = x[idx] as f64;
+                for i in 0..k {
+                    let vi = row_vals[i];
+                    atb[i] += vi * y;
+                    let row = &mut ata[i * k..i * k + i + 1];
+                    for (a, &vj) in row.iter_mut().zip(&row_vals[..=i]) {
+                        *a += vi * vj;
+                    }
+                }
+            }
+            t += step;
+        }
+        for i in 0..k {
+            for j in 0..i {
+                ata[j * k + i] = ata[i * k + j];
+            }
+        }
+        let w = solve_spd(&mut ata, &mut atb, k).unwrap_or_else(|| vec![0.0; k]);
+        let scale = (1u64 << shift) as f64;
+        let taps = offsets
+            .iter()
+            .zip(&w)
+            .map(|(&(dt, dc), &wi)| {
+                let q = libm::round(wi * scale);
+                let coef = if q.is_finite() { q.clamp(-(MAX_COEF as f64), MAX_COEF as f64) as i32 } else { 0 };
+                Tap { dt, dc, coef }
+            })
+            .collect();
+        Predictor { taps, shift }
+    }
+
+    /// Prediction of the interior sample at linear index `idx` (caller guarantees `idx - delta` is in range).
+    #[inline(always)]
+    pub fn predict(x: &[i64], idx: usize, deltas: &[isize], coefs: &[i64], shift: u8) -> i64 {
+        let mut acc: i64 = if shift > 0 { 1 << (shift - 1) } else { 0 };
+        for (&d, &c) in deltas.iter().zip(coefs) {
+            acc = acc.wrapping_add(c.wrapping_mul(x[idx.wrapping_sub(d as usize)]));
+        }
+        acc >> shift
+    }
+
+    /// Fallback prediction outside the interior: left neighbour, else the one above, else 0.
+    #[inline(always)]
+    pub fn fallback(x: &[i64], t: usize, c: usize, cols: usize) -> i64 {
+        if c > 0 {
+            x[t * cols + c - 1]
+        } else if t > 0 {
+            x[(t - 1) * cols + c]
+        } else {
+            0
+        }
+    }
+
+    /// Replaces the plane by its prediction residuals (a standalone form of what the codec interleaves with
+    /// entropy coding). Processes samples in reverse order so every prediction reads original values.
+    pub fn residuals(&self, x: &mut [i64], rows: usize, cols: usize) {
+        let int = self.interior(cols);
+        let (deltas, coefs) = self.deltas(cols);
+        for t in (0..rows).rev() {
+            for c in (0..cols).rev() {
+                let idx = t * cols + c;
+                let p = if t >= int.row0 && c >= int.col0 && c < int.col1 {
+                    Self::predict(x, idx, &deltas, &coefs, self.shift)
+                } else {
+                    Self::fallback(x, t, c, cols)
+                };
+                x[idx] = x[idx].wrapping_sub(p);
+            }
+        }
+    }
+
+    /// Inverse of [`Predictor::residuals`].
+    pub fn reconstruct(&self, x: &mut [i64], rows: usize, cols: usize) {
+        let int = self.interior(cols);
+        let (deltas, coefs) = self.deltas(cols);
+        for t in 0..rows {
+            for c in 0..cols {
+                let idx = t * cols + c;
+                let p = if t >= int.row0 && c >= int.col0 && c < int.col1 {
+                    Self::predict(x, idx, &deltas, &coefs, self.shift)
+                } else {
+                    Self::fallback(x, t, c, cols)
+                };
+                x[idx] = x[idx].wrapping_add(p);
+            }
+        }
+    }
+}
+
+/// Solves `A w = b` for a symmetric positive semi-definite `A` (row-major `k x k`) by Cholesky with a small ridge
+/// that keeps rank-deficient systems (constant channels, repeated samples) solvable. `None` if it still fails.
+fn solve_spd(a: &mut [f64], b: &mut [f64], k: usize) -> Option<Vec<f64>> {
+    let trace: f64 = (0..k).map(|i| a[i * k + i]).sum();
+    let ridge = (trace / k as f64) * 1e-9 + 1e-9;
+    for i in 0..k {
+        a[i * k + i] += ridge;
+    }
+    // In-place Cholesky: lower triangle holds L.
+    for j in 0..k {
+        let mut d = a[j * k + j];
+        for p in 0..j {
+            d -= a[j * k + p] * a[j * k + p];
+        }
+        if d <= 0.0 || !d.is_finite() {
+            return None;
+        }
+        let d = libm::sqrt(d);
+        a[j * k + j] = d;
+        for i in j + 1..k {
+            let mut s = a[i * k + j];
+            for p in 0..j {
+                s -= a[i * k + p] * a[j * k + p];
+            }
+            a[i * k + j] = s / d;
+        }
+    }
+    // Forward then backward substitution.
+    for i in 0..k {
+        let mut s = b[i];
+        for p in 0..i {
+            s -= a[i * k + p] * b[p];
+        }
+        b[i] = s / a[i * k + i];
+    }
+    for i in (0..k).rev() {
+        let mut s = b[i];
+        for p in i + 1..k {
+            s -= a[p * k + i] * b[p];
+        }
+        b[i] = s / a[i * k + i];
+    }
+    if b.iter().all(|v| v.is_finite()) {
+        Some(b.to_vec())
+    } else {
+        None
+    }
+}
+
+/// Tap offsets of a pure time predictor of order `p` (the previous `p` samples of the same channel).
+pub fn time_offsets(p: usize) -> Vec<(u16, i16)> {
+    (1..=p.min(MAX_TAPS)).map(|dt| (dt as u16, 0)).collect()
+}
+
+/// Tap offsets of a 2-D predictor: `p` time lags of the same channel, `q` channel lags of the same time sample,
+/// and the cross terms of the previous `r` time samples over `q` channels on each side.
+pub fn neighbourhood_offsets(p: usize, q: usize, r: usize, cols: usize) -> Vec<(u16, i16)> {
+    let q = q.min(cols.saturating_sub(1));
+    let mut out = Vec::new();
+    for dc in 1..=q {
+        out.push((0u16, -(dc as i16)));
+    }
+    for dt in 1..=p {
+        out.push((dt as u16, 0));
+    }
+    for dt in 1..=r {
+        for dc in 1..=q {
+            out.push((dt as u16, -(dc as i16)));
+            out.push((dt as u16, dc as i16));
+        }
+    }
+    out.truncate(MAX_TAPS);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plane(rows: usize, cols: usize) -> Vec<i64> {
+        let mut x = vec![0i64; rows * cols];
+        let mut s = 1u64;
+        for t in 0..rows {
+            for c in 0..cols {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let noise = ((s >> 33) % 9) as i64 - 4;
+                let wave = ((t as f64 * 0.05 - c as f64 * 0.03).sin() * 1000.0) as i64;
+                x[t * cols + c] = wave + noise;
+            }
+        }
+        x
+    }
+
+    #[test]
+    fn fitted_2d_predictor_round_trips_and_shrinks_residuals() {
+        let (rows, cols) = (200, 50);
+        let orig = plane(rows, cols);
+        let p = Predictor::fit(&orig, rows, cols, &neighbourhood_offsets(2, 2, 1, cols), 14, 1 << 16);
+        assert!(p.is_valid());
+        let mut x = orig.clone();
+        p.residuals(&mut x, rows, cols);
+        let mean_abs = x.iter().map(|v| v.unsigned_abs()).sum::<u64>() as f64 / x.len() as f64;
+        assert!(mean_abs < 20.0, "mean |residual| = {mean_abs}");
+        p.reconstruct(&mut x, rows, cols);
+        assert_eq!(x, orig);
+    }
+
+    #[test]
+    fn degenerate_planes_round_trip() {
+        for &(rows, cols) in &[(0, 0), (1, 1), (1, 7), (7, 1), (2, 2), (40, 1)] {
+            let orig = plane(rows, cols);
+            for offs in [time_offsets(32), neighbourhood_offsets(3, 3, 2, cols)] {
+                let p = Predictor::fit(&orig, rows, cols, &offs, 12, 1000);
+                let mut x = orig.clone();
+                p.residuals(&mut x, rows, cols);
+                p.reconstruct(&mut x, rows, cols);
+                assert_eq!(x, orig, "{rows}x{cols}");
+            }
+        }
+    }
+
+    #[test]
+    fn constant_plane_fits_without_nan() {
+        let orig = vec![7i64; 100];
+        let p = Predictor::fit(&orig, 10, 10, &neighbourhood_offsets(1, 1, 1, 10), 14, 1000);
+        assert!(p.is_valid());
+    }
+}
