@@ -134,7 +134,7 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
         return Err(CodecError::ShapeMismatch { rows, cols, len: data.len() });
     }
     let dtype = data.dtype();
-    let quant = Quantiser::new(dtype, params.abs_error)?;
+    let quant = Quantiser::new(data, params.abs_error)?;
     let (bh, bw) = params.tile_shape(rows, cols);
     if bh * bw > MAX_TILE_AREA {
         return Err(CodecError::InvalidParams(format!("tile {bh} x {bw} exceeds {MAX_TILE_AREA} samples")));

@@ -18,7 +18,8 @@ pub(crate) enum Quantiser {
 }
 
 impl Quantiser {
-    pub fn new(dtype: DType, abs_error: f64) -> Result<Self, CodecError> {
+    pub fn new(data: ArrayRef<'_>, abs_error: f64) -> Result<Self, CodecError> {
+        let dtype = data.dtype();
         if let Some((lo, hi)) = dtype.int_range() {
             // Integer data: the usable bound is the integer part of E.
             let e = abs_error.floor().min(((u32::MAX as u64 - 1) / 2) as f64) as i64;
@@ -29,7 +30,21 @@ impl Quantiser {
                 "float arrays need an error bound abs_error > 0 (lossless floats are not supported by this stream version)".into(),
             ));
         }
-        let step = 2.0 * abs_error;
+        // Guard: reconstruction rounds q * step to the element type, which can add half an ulp of the largest
+        // value (plus the f64 product's own rounding); shrink the step so that half a step plus that stays <= E.
+        let max_abs = match data {
+            ArrayRef::F32(v) => v.iter().filter(|x| x.is_finite()).fold(0f64, |m, &x| m.max((x as f64).abs())),
+            ArrayRef::F64(v) => v.iter().filter(|x| x.is_finite()).fold(0f64, |m, &x| m.max(x.abs())),
+            _ => 0.0,
+        };
+        let ulp = if dtype == DType::F32 { f32::EPSILON as f64 } else { f64::EPSILON };
+        let guard = max_abs * (ulp + 4.0 * f64::EPSILON);
+        let step = 2.0 * (abs_error - guard);
+        if step <= 0.0 {
+            return Err(CodecError::InvalidParams(format!(
+                "abs_error {abs_error} is below the float precision of the data (largest |value| {max_abs})"
+            )));
+        }
         if !step.is_finite() {
             return Err(CodecError::InvalidParams(format!("abs_error {abs_error} is too large")));
         }

@@ -10,7 +10,13 @@ fn main() {
         if a.data.dtype().is_float() {
             continue;
         }
-        let p = Params::default();
+        let mut p = Params::default();
+        if let Ok(v) = std::env::var("FIXED") {
+            let v: Vec<u8> = v.split(',').map(|x| x.parse().unwrap()).collect();
+            p.auto = false;
+            p.lpc_order = v[0];
+            p.lpc_space = v[1];
+        }
         let t = Instant::now();
         let c = compress(a.data.as_ref(), a.rows, a.cols, &p).expect("compress");
         let ct = t.elapsed().as_secs_f64();

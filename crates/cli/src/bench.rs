@@ -1,0 +1,124 @@
+//! `daspack bench`: ratio and in-memory speed of the codec on .npy files, beside zstd level 3 on byte-shuffled
+//! data measured in the same run. MB = 1e6 bytes of original data; times are medians of `--repeats` runs.
+
+use crate::{as_f64, read_npy, CodecArgs};
+use anyhow::{Context, Result};
+use clap::Args;
+use daspack::ArrayRef;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// .npy files to measure.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    codec: CodecArgs,
+    /// Runs per measurement (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+    /// Also write the results as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Skip the zstd baseline.
+    #[arg(long)]
+    no_baseline: bool,
+}
+
+/// Largest |a - b| over all elements (NaNs at the same place count as equal).
+pub fn max_abs_error(a: ArrayRef<'_>, b: ArrayRef<'_>) -> f64 {
+    as_f64(a)
+        .iter()
+        .zip(as_f64(b))
+        .map(|(&x, y)| if x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()) { 0.0 } else { (x - y).abs() })
+        .fold(0.0, f64::max)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn timed<T>(repeats: usize, mut f: impl FnMut() -> Result<T>) -> Result<(T, f64)> {
+    let mut times = Vec::with_capacity(repeats);
+    let mut last = None;
+    for _ in 0..repeats.max(1) {
+        let t = Instant::now();
+        last = Some(f()?);
+        times.push(t.elapsed().as_secs_f64());
+    }
+    Ok((last.expect("at least one run"), median(times)))
+}
+
+/// Byte shuffle (Blosc's): byte j of every element, then byte j+1, ...
+fn shuffle(bytes: &[u8], size: usize) -> Vec<u8> {
+    let n = bytes.len() / size;
+    let mut out = vec![0u8; bytes.len()];
+    for j in 0..size {
+        for i in 0..n {
+            out[j * n + i] = bytes[i * size + j];
+        }
+    }
+    out
+}
+
+fn unshuffle(bytes: &[u8], size: usize) -> Vec<u8> {
+    let n = bytes.len() / size;
+    let mut out = vec![0u8; bytes.len()];
+    for j in 0..size {
+        for i in 0..n {
+            out[i * size + j] = bytes[j * n + i];
+        }
+    }
+    out
+}
+
+pub fn run(a: BenchArgs) -> Result<()> {
+    let params = a.codec.params();
+    let mut rows_json = Vec::new();
+    println!(
+        "{:<44} {:>8} {:>9} {:>9} {:>10} | {:>8} {:>9} {:>9}",
+        "file", "ratio", "comp MB/s", "dec MB/s", "max err", "zstd3+sh", "comp MB/s", "dec MB/s"
+    );
+    for path in &a.files {
+        let arr = read_npy(path)?;
+        let raw = arr.data.len() * arr.data.dtype().size();
+        let mb = raw as f64 / 1e6;
+        let (packed, ct) = timed(a.repeats, || {
+            Ok(daspack::compress(arr.data.as_ref(), arr.rows, arr.cols, &params)
+                .with_context(|| format!("cannot compress {}", path.display()))?)
+        })?;
+        let ((_, back), dt) = timed(a.repeats, || Ok(daspack::decompress(&packed, params.threads)?))?;
+        let err = max_abs_error(arr.data.as_ref(), back.as_ref());
+        let exact = arr.data.to_le_bytes() == back.to_le_bytes();
+        anyhow::ensure!(exact || err <= params.abs_error, "{}: error bound violated ({err})", path.display());
+        let ratio = raw as f64 / packed.len() as f64;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut row = serde_json::json!({
+            "file": name, "dtype": arr.data.dtype().name(), "rows": arr.rows, "cols": arr.cols,
+            "bytes": raw, "compressed": packed.len(), "ratio": ratio,
+            "compress_mb_s": mb / ct, "decompress_mb_s": mb / dt, "max_abs_error": err,
+            "abs_error": params.abs_error, "threads": params.threads, "repeats": a.repeats,
+        });
+        let mut baseline = String::new();
+        if !a.no_baseline {
+            let bytes = arr.data.to_le_bytes();
+            let size = arr.data.dtype().size();
+            let (z, zc) = timed(a.repeats, || Ok(zstd::bulk::compress(&shuffle(&bytes, size), 3)?))?;
+            let (zb, zd) = timed(a.repeats, || Ok(unshuffle(&zstd::bulk::decompress(&z, bytes.len())?, size)))?;
+            anyhow::ensure!(zb == bytes, "zstd baseline round trip failed");
+            let zr = raw as f64 / z.len() as f64;
+            baseline = format!("{:>8.3} {:>9.1} {:>9.1}", zr, mb / zc, mb / zd);
+            row["zstd3_shuffle"] =
+                serde_json::json!({"ratio": zr, "compress_mb_s": mb / zc, "decompress_mb_s": mb / zd});
+        }
+        println!("{:<44} {:>8.3} {:>9.1} {:>9.1} {:>10.3e} | {}", name, ratio, mb / ct, mb / dt, err, baseline);
+        rows_json.push(row);
+    }
+    if let Some(p) = &a.json {
+        let text = serde_json::to_string_pretty(&rows_json)?;
+        crate::output::write_bytes(p, true, text.as_bytes())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! Property tests: random shapes, dtypes and parameters round trip exactly (or within the bound), and hostile
+//! streams give errors, never panics.
+
+use daspack_codec::{compress, decompress, decompress_tile, read_header, ArrayBuf, CodecError, Params};
+use proptest::prelude::*;
+
+mod common;
+use common::max_abs_error;
+
+fn arb_params() -> impl Strategy<Value = Params> {
+    (0usize..20, 0usize..20, 0u8..3, 0u8..3, 0u8..33, 0u8..4, any::<bool>(), 0usize..3).prop_map(
+        |(bh, bw, lx, lt, lpc_order, lpc_space, auto, threads)| Params {
+            block_height: bh,
+            block_width: bw,
+            lx,
+            lt,
+            lpc_order,
+            lpc_space,
+            auto,
+            abs_error: 0.0,
+            threads,
+        },
+    )
+}
+
+/// A random walk in time with a shared component across channels, scaled to `amp`, as `i64`.
+fn walk(rows: usize, cols: usize, seed: u64, amp: i64) -> Vec<i64> {
+    let mut s = seed | 1;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    let mut out = vec![0i64; rows * cols];
+    let mut common = 0i64;
+    for t in 0..rows {
+        common += (next() % 7) as i64 - 3;
+        for c in 0..cols {
+            let prev = if t > 0 { out[(t - 1) * cols + c] } else { 0 };
+            let v = prev / 2 + common + (next() % (2 * amp as u64 + 1)) as i64 - amp;
+            out[t * cols + c] = v;
+        }
+    }
+    out
+}
+
+fn make(dtype: u8, v: &[i64], extreme: bool) -> ArrayBuf {
+    let pick = |x: i64, lo: i64, hi: i64, i: usize| {
+        if extreme && i % 13 == 0 {
+            if i % 2 == 0 {
+                lo
+            } else {
+                hi
+            }
+        } else {
+            x.clamp(lo, hi)
+        }
+    };
+    match dtype {
+        0 => ArrayBuf::I16(
+            v.iter().enumerate().map(|(i, &x)| pick(x, i16::MIN as i64, i16::MAX as i64, i) as i16).collect(),
+        ),
+        1 => ArrayBuf::U16(v.iter().enumerate().map(|(i, &x)| pick(x + 30000, 0, 65535, i) as u16).collect()),
+        _ => ArrayBuf::I32(
+            v.iter().enumerate().map(|(i, &x)| pick(x * 1000, i32::MIN as i64, i32::MAX as i64, i) as i32).collect(),
+        ),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+
+    #[test]
+    fn integers_round_trip_exactly(rows in 0usize..40, cols in 0usize..40, dtype in 0u8..3, seed: u64,
+                                   amp in 0i64..3000, extreme: bool, params in arb_params()) {
+        let data = make(dtype, &walk(rows, cols, seed, amp), extreme);
+        let packed = compress(data.as_ref(), rows, cols, &params).unwrap();
+        let (h, back) = decompress(&packed, 0).unwrap();
+        prop_assert_eq!((h.rows as usize, h.cols as usize), (rows, cols));
+        prop_assert_eq!(&back, &data);
+        // Never expands by more than the headers.
+        let raw = data.len() * data.dtype().size();
+        prop_assert!(packed.len() <= raw + 56 + 9 * h.tiles.len());
+        // Every tile decodes alone to the same values.
+        for i in 0..h.tiles.len() {
+            let ((r0, c0, tr, tc), tile) = decompress_tile(&packed, i).unwrap();
+            let bytes = tile.to_le_bytes();
+            let all = back.to_le_bytes();
+            let sz = data.dtype().size();
+            for r in 0..tr {
+                let src = ((r0 + r) * cols + c0) * sz;
+                prop_assert_eq!(&bytes[r * tc * sz..(r + 1) * tc * sz], &all[src..src + tc * sz]);
+            }
+        }
+    }
+
+    #[test]
+    fn integer_error_bound_holds(rows in 1usize..30, cols in 1usize..30, dtype in 0u8..3, seed: u64,
+                                 e in 0u32..50, extreme: bool) {
+        let data = make(dtype, &walk(rows, cols, seed, 500), extreme);
+        let params = Params { abs_error: e as f64 + 0.5, ..Params::default() };
+        let packed = compress(data.as_ref(), rows, cols, &params).unwrap();
+        let (_, back) = decompress(&packed, 1).unwrap();
+        prop_assert!(max_abs_error(data.as_ref(), back.as_ref()) <= e as f64);
+    }
+
+    #[test]
+    fn float_error_bound_holds(rows in 1usize..30, cols in 1usize..30, seed: u64, scale_exp in -12i32..12,
+                               e_rel in 1e-4f64..1.0, double: bool) {
+        let v = walk(rows, cols, seed, 1000);
+        let scale = 10f64.powi(scale_exp);
+        let e = e_rel * scale * 100.0;
+        let data = if double {
+            ArrayBuf::F64(v.iter().map(|&x| x as f64 * scale * 0.37).collect())
+        } else {
+            ArrayBuf::F32(v.iter().map(|&x| (x as f64 * scale * 0.37) as f32).collect())
+        };
+        let params = Params { abs_error: e, ..Params::default() };
+        match compress(data.as_ref(), rows, cols, &params) {
+            Ok(packed) => {
+                let (_, back) = decompress(&packed, 0).unwrap();
+                prop_assert!(max_abs_error(data.as_ref(), back.as_ref()) <= e);
+            }
+            Err(CodecError::Unrepresentable { .. }) => {}
+            Err(other) => prop_assert!(false, "unexpected error {other}"),
+        }
+    }
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = decompress(&bytes, 1);
+        let mut b = bytes.clone();
+        if b.len() >= 5 {
+            b[..4].copy_from_slice(b"DASP");
+            b[4] = 1;
+        }
+        let _ = decompress(&b, 1);
+        let _ = read_header(&b);
+    }
+}
+
+fn small_stream() -> (ArrayBuf, Vec<u8>) {
+    let data = make(2, &walk(37, 11, 5, 300), false);
+    let params = Params { block_height: 16, block_width: 5, lx: 1, lt: 1, ..Params::default() };
+    (data.clone(), compress(data.as_ref(), 37, 11, &params).unwrap())
+}
+
+#[test]
+fn every_truncation_is_an_error() {
+    let (_, packed) = small_stream();
+    for cut in 0..packed.len() {
+        assert!(decompress(&packed[..cut], 1).is_err(), "prefix of {cut} bytes decoded");
+    }
+}
+
+#[test]
+fn every_single_byte_flip_is_detected() {
+    let (_, packed) = small_stream();
+    for i in 0..packed.len() {
+        for mask in [0x01u8, 0x80, 0xFF] {
+            let mut b = packed.clone();
+            b[i] ^= mask;
+            assert!(decompress(&b, 1).is_err(), "flip {mask:#x} at byte {i} went unnoticed");
+        }
+    }
+}
+
+#[test]
+fn absurd_sizes_are_refused_before_allocating() {
+    let (_, packed) = small_stream();
+    // rows = 2^40: the claimed output is far beyond what the input can justify.
+    let mut b = packed.clone();
+    b[8..16].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    assert!(matches!(decompress(&b, 1), Err(CodecError::TooLarge { .. })));
+    // A tile count that does not match the shape.
+    let mut b = packed.clone();
+    b[48..52].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(decompress(&b, 1).is_err());
+    // Unknown version and magic.
+    let mut b = packed.clone();
+    b[4] = 99;
+    assert_eq!(decompress(&b, 1).unwrap_err(), CodecError::UnsupportedVersion(99));
+    assert_eq!(decompress(b"nope", 1).unwrap_err(), CodecError::BadMagic);
+}
+
+#[test]
+fn non_finite_floats_are_rejected_with_their_index() {
+    let data = ArrayBuf::F32(vec![1.0, 2.0, f32::NAN, 4.0]);
+    let err = compress(data.as_ref(), 2, 2, &Params { abs_error: 0.1, ..Params::default() }).unwrap_err();
+    assert!(matches!(err, CodecError::NonFinite { index: 2, .. }), "{err}");
+    let data = ArrayBuf::F64(vec![1.0, f64::INFINITY]);
+    let err = compress(data.as_ref(), 1, 2, &Params { abs_error: 0.1, ..Params::default() }).unwrap_err();
+    assert!(matches!(err, CodecError::NonFinite { index: 1, .. }), "{err}");
+}
+
+#[test]
+fn lossless_floats_and_bad_params_are_clear_errors() {
+    let data = ArrayBuf::F32(vec![1.0; 4]);
+    assert!(matches!(compress(data.as_ref(), 2, 2, &Params::default()), Err(CodecError::InvalidParams(_))));
+    let ints = ArrayBuf::I32(vec![1; 4]);
+    assert!(matches!(compress(ints.as_ref(), 3, 2, &Params::default()), Err(CodecError::ShapeMismatch { .. })));
+    let bad = Params { lpc_order: 33, ..Params::default() };
+    assert!(matches!(compress(ints.as_ref(), 2, 2, &bad), Err(CodecError::InvalidParams(_))));
+    let bad = Params { abs_error: f64::NAN, ..Params::default() };
+    assert!(matches!(compress(ints.as_ref(), 2, 2, &bad), Err(CodecError::InvalidParams(_))));
+}
+
+#[test]
+fn degenerate_shapes_round_trip() {
+    for (rows, cols) in [(0, 0), (0, 5), (5, 0), (1, 1), (1, 1000), (1000, 1), (2, 2)] {
+        let data = make(2, &walk(rows, cols, 9, 100), true);
+        let packed = compress(data.as_ref(), rows, cols, &Params::default()).unwrap();
+        let (h, back) = decompress(&packed, 0).unwrap();
+        assert_eq!((h.rows, h.cols), (rows as u64, cols as u64));
+        assert_eq!(back, data);
+    }
+}
