@@ -1,0 +1,126 @@
+//! The `daspack` binary as a user runs it: round trips, refusal to overwrite, clean one-line errors, no partial
+//! output files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn daspack(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_daspack")).args(args).output().expect("run daspack")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn write_npy(path: &Path, descr: &str, shape: &str, body: &[u8]) {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    b.extend_from_slice(header.as_bytes());
+    b.extend_from_slice(body);
+    std::fs::write(path, b).unwrap();
+}
+
+fn sample(dir: &Path) -> PathBuf {
+    let p = dir.join("in.npy");
+    let body: Vec<u8> = (0..300 * 7).flat_map(|i: i32| ((i * 37) % 1001 - 500).to_le_bytes()).collect();
+    write_npy(&p, "<i4", "(300, 7)", &body);
+    p
+}
+
+fn assert_clean_error(out: &Output, needle: &str) {
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("daspack: error:"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.contains(needle), "{err} lacks {needle}");
+    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
+}
+
+#[test]
+fn compress_decompress_round_trip_restores_the_npy() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample(dir.path());
+    let packed = dir.path().join("x.dpk");
+    let back = dir.path().join("back.npy");
+    let out = daspack(&["compress", s(&input), s(&packed)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = daspack(&["decompress", s(&packed), s(&back)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(&input).unwrap(), std::fs::read(&back).unwrap());
+    let out = daspack(&["info", s(&packed)]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("300 x 7 int32") && text.contains("lossless"), "{text}");
+}
+
+#[test]
+fn existing_output_is_kept_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample(dir.path());
+    let packed = dir.path().join("x.dpk");
+    std::fs::write(&packed, b"precious").unwrap();
+    assert_clean_error(&daspack(&["compress", s(&input), s(&packed)]), "already exists");
+    assert_eq!(std::fs::read(&packed).unwrap(), b"precious");
+    assert!(daspack(&["compress", s(&input), s(&packed), "--force"]).status.success());
+    assert_ne!(std::fs::read(&packed).unwrap(), b"precious");
+}
+
+#[test]
+fn bad_inputs_give_one_line_errors_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("out");
+    assert_clean_error(&daspack(&["compress", "/nonexistent.npy", s(&out_path)]), "cannot read");
+    let junk = dir.path().join("junk.npy");
+    std::fs::write(&junk, b"hello world, not numpy").unwrap();
+    assert_clean_error(&daspack(&["compress", s(&junk), s(&out_path)]), "npy");
+    let int8 = dir.path().join("i8.npy");
+    write_npy(&int8, "|i1", "(4,)", &[1, 2, 3, 4]);
+    assert_clean_error(&daspack(&["compress", s(&int8), s(&out_path)]), "not supported");
+    let f32 = dir.path().join("f.npy");
+    write_npy(&f32, "<f4", "(2,)", &[0, 0, 128, 63, 0, 0, 0, 64]);
+    assert_clean_error(&daspack(&["compress", s(&f32), s(&out_path)]), "abs_error");
+    assert_clean_error(&daspack(&["decompress", s(&junk), s(&out_path)]), "not a daspack stream");
+    // A corrupt stream: decompression fails and leaves nothing behind.
+    let input = sample(dir.path());
+    let packed = dir.path().join("x.dpk");
+    assert!(daspack(&["compress", s(&input), s(&packed)]).status.success());
+    let mut b = std::fs::read(&packed).unwrap();
+    let last = b.len() - 3;
+    b[last] ^= 0x40;
+    std::fs::write(&packed, &b).unwrap();
+    assert_clean_error(&daspack(&["decompress", s(&packed), s(&out_path)]), "checksum");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(
+        !out_path.exists() && leftovers.iter().all(|n| !n.to_string_lossy().contains("daspack-tmp")),
+        "{leftovers:?}"
+    );
+}
+
+#[test]
+fn fixed_accuracy_and_bench_and_demo_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample(dir.path());
+    let packed = dir.path().join("x.dpk");
+    assert!(daspack(&["compress", s(&input), s(&packed), "--abs-error", "3"]).status.success());
+    let json = dir.path().join("b.json");
+    let out = daspack(&["bench", "--repeats", "1", "--json", s(&json), s(&input)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert!(v[0]["ratio"].as_f64().unwrap() > 1.0 && v[0]["zstd3_shuffle"]["ratio"].as_f64().unwrap() > 1.0);
+    let out = daspack(&["demo", "--rows", "256", "--cols", "64"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("bit-exact") && text.contains("ratio"), "{text}");
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in ["demo", "compress", "decompress", "info", "bench"] {
+        let out = daspack(&[sub, "--help"]);
+        assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Usage"), "{sub}");
+    }
+}
