@@ -21,6 +21,12 @@ pub struct BenchArgs {
     /// Also write the results as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Error bound relative to each file's standard deviation (E = R * std); overrides --abs-error.
+    #[arg(long)]
+    rel_error: Option<f64>,
+    /// Repeat each array this many times along time before measuring (for speed tests on small files).
+    #[arg(long, default_value_t = 1)]
+    repeat_time: usize,
     /// Skip the zstd baseline.
     #[arg(long)]
     no_baseline: bool,
@@ -75,14 +81,20 @@ fn unshuffle(bytes: &[u8], size: usize) -> Vec<u8> {
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
-    let params = a.codec.params();
+    let mut params = a.codec.params();
     let mut rows_json = Vec::new();
     println!(
         "{:<44} {:>8} {:>9} {:>9} {:>10} | {:>8} {:>9} {:>9}",
         "file", "ratio", "comp MB/s", "dec MB/s", "max err", "zstd3+sh", "comp MB/s", "dec MB/s"
     );
     for path in &a.files {
-        let arr = read_npy(path)?;
+        let mut arr = read_npy(path)?;
+        if a.repeat_time > 1 {
+            arr = repeat_time(&arr, a.repeat_time);
+        }
+        if let Some(rel) = a.rel_error {
+            params.abs_error = rel * std_dev(&as_f64(arr.data.as_ref()));
+        }
         let raw = arr.data.len() * arr.data.dtype().size();
         let mb = raw as f64 / 1e6;
         let (packed, ct) = timed(a.repeats, || {
@@ -113,6 +125,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
             row["zstd3_shuffle"] =
                 serde_json::json!({"ratio": zr, "compress_mb_s": mb / zc, "decompress_mb_s": mb / zd});
         }
+        let name = if a.repeat_time > 1 { format!("{name} x{} ({}x{})", a.repeat_time, arr.rows, arr.cols) } else { name };
         println!("{:<44} {:>8.3} {:>9.1} {:>9.1} {:>10.3e} | {}", name, ratio, mb / ct, mb / dt, err, baseline);
         rows_json.push(row);
     }
@@ -121,4 +134,28 @@ pub fn run(a: BenchArgs) -> Result<()> {
         crate::output::write_bytes(p, true, text.as_bytes())?;
     }
     Ok(())
+}
+
+fn std_dev(v: &[f64]) -> f64 {
+    let n = v.len().max(1) as f64;
+    let m = v.iter().sum::<f64>() / n;
+    (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt()
+}
+
+/// The array repeated `n` times along time (rows).
+fn repeat_time(a: &daspack::npy::Npy, n: usize) -> daspack::npy::Npy {
+    fn rep<T: Clone>(v: &[T], n: usize) -> Vec<T> {
+        let mut out = Vec::with_capacity(v.len() * n);
+        (0..n).for_each(|_| out.extend_from_slice(v));
+        out
+    }
+    use daspack::ArrayBuf as B;
+    let data = match &a.data {
+        B::I16(v) => B::I16(rep(v, n)),
+        B::U16(v) => B::U16(rep(v, n)),
+        B::I32(v) => B::I32(rep(v, n)),
+        B::F32(v) => B::F32(rep(v, n)),
+        B::F64(v) => B::F64(rep(v, n)),
+    };
+    daspack::npy::Npy { shape: vec![a.rows * n, a.cols], rows: a.rows * n, cols: a.cols, data }
 }

@@ -174,8 +174,7 @@ fn encode_predictive(mut x: Vec<i64>, rows: usize, cols: usize, cfg: &TileConfig
         }
         mags.clear();
         mags.resize(br * bc, 0u32);
-        let mut enc = Enc { model: &mut model, rc: &mut rc, raw: &mut raw };
-        run_band(&mut enc, &mut band_buf, &mut mags, br, bc, &p);
+        encode_band(&band_buf, br, bc, &p, &mut model, &mut rc, &mut raw, &mut mags);
     }
     let rc_bytes = rc.finish();
     put_varint(out, rc_bytes.len() as u64);
@@ -278,8 +277,7 @@ fn decode_predictive(cur: &mut Cursor, base: usize, rows: usize, cols: usize) ->
         band_buf.resize(n, 0);
         mags.clear();
         mags.resize(n, 0u32);
-        let mut dec = Dec { model: &mut model, rc: &mut rc, raw: &mut raw };
-        run_band(&mut dec, &mut band_buf, &mut mags, band.rows, band.cols, p);
+        decode_band(&mut band_buf, band.rows, band.cols, p, &mut model, &mut rc, &mut raw, &mut mags);
         if *m != 0 {
             mean::add(&mut band_buf, *m);
         }
@@ -290,42 +288,6 @@ fn decode_predictive(cur: &mut Cursor, base: usize, rows: usize, cols: usize) ->
     }
     wavelet::inverse_2d(&mut x, rows, cols, lt as u32, lx as u32);
     Ok(x)
-}
-
-/// One side of the residual loop: the encoder turns a sample into a coded residual, the decoder a decoded
-/// residual into a sample. Both return the residual magnitude that feeds later contexts.
-trait Step {
-    fn step(&mut self, x: &mut [i64], idx: usize, pred: i64, ctx: usize) -> u32;
-}
-
-struct Enc<'a> {
-    model: &'a mut ResidualModel,
-    rc: &'a mut RangeEncoder,
-    raw: &'a mut RawWriter,
-}
-
-impl Step for Enc<'_> {
-    #[inline(always)]
-    fn step(&mut self, x: &mut [i64], idx: usize, pred: i64, ctx: usize) -> u32 {
-        let r = x[idx].wrapping_sub(pred);
-        self.model.encode(self.rc, self.raw, ctx, r);
-        r.unsigned_abs().min(u32::MAX as u64) as u32
-    }
-}
-
-struct Dec<'a, 'b> {
-    model: &'a mut ResidualModel,
-    rc: &'a mut RangeDecoder<'b>,
-    raw: &'a mut RawReader<'b>,
-}
-
-impl Step for Dec<'_, '_> {
-    #[inline(always)]
-    fn step(&mut self, x: &mut [i64], idx: usize, pred: i64, ctx: usize) -> u32 {
-        let r = self.model.decode(self.rc, self.raw, ctx);
-        x[idx] = pred.wrapping_add(r);
-        r.unsigned_abs().min(u32::MAX as u64) as u32
-    }
 }
 
 /// Local residual energy of a 2-D plane at `(t, c)`: `2|W| + 2|N| + |NW| + |NE|`, with missing neighbours replaced
@@ -356,21 +318,146 @@ fn energy_1d(m: &[u32], t: usize) -> u64 {
     3 * g(1) + 2 * g(2) + g(3)
 }
 
-fn run_band<S: Step>(s: &mut S, x: &mut [i64], mags: &mut [u32], rows: usize, cols: usize, p: &Predictor) {
+#[inline(always)]
+fn energy(m: &[u32], t: usize, c: usize, cols: usize) -> u64 {
+    if cols == 1 {
+        energy_1d(m, t)
+    } else {
+        energy_2d(m, t, c, cols)
+    }
+}
+
+#[inline(always)]
+fn magnitude(r: i64) -> u32 {
+    r.unsigned_abs().min(u32::MAX as u64) as u32
+}
+
+/// Adds `coef * src[i]` to `acc[i]` (wrapping). A separate function so the loop vectorises.
+#[inline(always)]
+fn axpy(acc: &mut [i64], src: &[i64], coef: i64) {
+    for (a, &v) in acc.iter_mut().zip(src) {
+        *a = a.wrapping_add(coef.wrapping_mul(v));
+    }
+}
+
+/// Predictions of every sample of a plane from the original values: the encoder knows them all in advance, so
+/// each tap is one pass over contiguous memory instead of a dependent chain per sample.
+fn predictions(x: &[i64], rows: usize, cols: usize, p: &Predictor) -> Vec<i64> {
     let int = p.interior(cols);
-    let (deltas, coefs) = p.deltas(cols);
-    let shift = p.shift;
+    let mut pred = vec![0i64; rows * cols];
+    if !int.is_empty(rows) {
+        let round = if p.shift > 0 { 1i64 << (p.shift - 1) } else { 0 };
+        let (c0, c1) = (int.col0, int.col1);
+        for t in int.row0..rows {
+            let acc = &mut pred[t * cols + c0..t * cols + c1];
+            acc.fill(round);
+            for tap in &p.taps {
+                let src = (t - tap.dt as usize) * cols;
+                let from = (c0 as isize + tap.dc as isize) as usize;
+                axpy(acc, &x[src + from..src + from + (c1 - c0)], tap.coef as i64);
+            }
+            acc.iter_mut().for_each(|a| *a >>= p.shift);
+        }
+    }
     for t in 0..rows {
-        let row_interior = t >= int.row0;
+        for c in 0..cols {
+            if t < int.row0 || c < int.col0 || c >= int.col1 {
+                pred[t * cols + c] = Predictor::fallback(x, t, c, cols);
+            }
+        }
+    }
+    pred
+}
+
+/// Codes one subband (encoder side).
+fn encode_band(
+    x: &[i64],
+    rows: usize,
+    cols: usize,
+    p: &Predictor,
+    model: &mut ResidualModel,
+    rc: &mut RangeEncoder,
+    raw: &mut RawWriter,
+    mags: &mut [u32],
+) {
+    let pred = predictions(x, rows, cols, p);
+    for t in 0..rows {
         for c in 0..cols {
             let idx = t * cols + c;
-            let pred = if row_interior && c >= int.col0 && c < int.col1 {
-                Predictor::predict(x, idx, &deltas, &coefs, shift)
+            let r = x[idx].wrapping_sub(pred[idx]);
+            let ctx = context_of(energy(mags, t, c, cols));
+            model.encode(rc, raw, ctx, r);
+            mags[idx] = magnitude(r);
+        }
+    }
+}
+
+/// Decodes one subband into `x` (decoder side). Mirrors [`encode_band`]: each sample's prediction needs the
+/// samples decoded before it, so only the part that reads earlier rows is computed ahead, a row at a time.
+fn decode_band(
+    x: &mut [i64],
+    rows: usize,
+    cols: usize,
+    p: &Predictor,
+    model: &mut ResidualModel,
+    rc: &mut RangeDecoder,
+    raw: &mut RawReader,
+    mags: &mut [u32],
+) {
+    let int = p.interior(cols);
+    let round = if p.shift > 0 { 1i64 << (p.shift - 1) } else { 0 };
+    let shift = p.shift;
+    if cols == 1 && !int.is_empty(rows) && !p.taps.is_empty() {
+        // A single channel: dense coefficients by lag, so the prediction is one dot product over a window.
+        let order = int.row0;
+        let mut dense = vec![0i64; order];
+        for tap in &p.taps {
+            let k = order - tap.dt as usize;
+            dense[k] = dense[k].wrapping_add(tap.coef as i64);
+        }
+        for t in 0..rows {
+            let pred = if t >= order {
+                let window = &x[t - order..t];
+                let dot = window.iter().zip(&dense).fold(round, |a, (&v, &c)| a.wrapping_add(v.wrapping_mul(c)));
+                dot >> shift
+            } else {
+                Predictor::fallback(x, t, 0, 1)
+            };
+            let r = model.decode(rc, raw, context_of(energy_1d(mags, t)));
+            x[t] = pred.wrapping_add(r);
+            mags[t] = magnitude(r);
+        }
+        return;
+    }
+    let same_row: Vec<(usize, i64)> =
+        p.taps.iter().filter(|t| t.dt == 0).map(|t| ((-(t.dc as isize)) as usize, t.coef as i64)).collect();
+    let mut acc = vec![0i64; cols];
+    for t in 0..rows {
+        let interior_row = t >= int.row0 && !int.is_empty(rows);
+        if interior_row {
+            let (c0, c1) = (int.col0, int.col1);
+            let a = &mut acc[c0..c1];
+            a.fill(round);
+            for tap in p.taps.iter().filter(|t| t.dt > 0) {
+                let src = (t - tap.dt as usize) * cols;
+                let from = (c0 as isize + tap.dc as isize) as usize;
+                axpy(a, &x[src + from..src + from + (c1 - c0)], tap.coef as i64);
+            }
+        }
+        for c in 0..cols {
+            let idx = t * cols + c;
+            let pred = if interior_row && c >= int.col0 && c < int.col1 {
+                let mut a = acc[c];
+                for &(back, coef) in &same_row {
+                    a = a.wrapping_add(coef.wrapping_mul(x[idx - back]));
+                }
+                a >> shift
             } else {
                 Predictor::fallback(x, t, c, cols)
             };
-            let energy = if cols == 1 { energy_1d(mags, t) } else { energy_2d(mags, t, c, cols) };
-            mags[idx] = s.step(x, idx, pred, context_of(energy));
+            let r = model.decode(rc, raw, context_of(energy(mags, t, c, cols)));
+            x[idx] = pred.wrapping_add(r);
+            mags[idx] = magnitude(r);
         }
     }
 }
