@@ -95,6 +95,10 @@ pub fn run(a: BenchArgs) -> Result<()> {
         if let Some(rel) = a.rel_error {
             params.abs_error = rel * std_dev(&as_f64(arr.data.as_ref()));
         }
+        if arr.data.dtype().is_float() && params.abs_error == 0.0 {
+            println!("{:<44} skipped: float data needs --abs-error or --rel-error", path.display());
+            continue;
+        }
         let raw = arr.data.len() * arr.data.dtype().size();
         let mb = raw as f64 / 1e6;
         let (packed, ct) = timed(a.repeats, || {
@@ -125,7 +129,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
             row["zstd3_shuffle"] =
                 serde_json::json!({"ratio": zr, "compress_mb_s": mb / zc, "decompress_mb_s": mb / zd});
         }
-        let name = if a.repeat_time > 1 { format!("{name} x{} ({}x{})", a.repeat_time, arr.rows, arr.cols) } else { name };
+        let name =
+            if a.repeat_time > 1 { format!("{name} x{} ({}x{})", a.repeat_time, arr.rows, arr.cols) } else { name };
         println!("{:<44} {:>8.3} {:>9.1} {:>9.1} {:>10.3e} | {}", name, ratio, mb / ct, mb / dt, err, baseline);
         rows_json.push(row);
     }

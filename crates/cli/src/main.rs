@@ -61,6 +61,9 @@ pub struct CodecArgs {
     /// Prediction order along channels (0..=8).
     #[arg(long)]
     pub lpc_space: Option<u8>,
+    /// Refit the predictor every this many rows within a tile (0 = once per tile).
+    #[arg(long, default_value_t = 0)]
+    pub segment_rows: usize,
     /// Use exactly the given orders instead of choosing the predictor per tile.
     #[arg(long)]
     pub no_auto: bool,
@@ -77,6 +80,7 @@ impl CodecArgs {
             lpc_order: self.lpc_order.unwrap_or(d.lpc_order),
             lpc_space: self.lpc_space.unwrap_or(d.lpc_space),
             auto: !self.no_auto,
+            segment_rows: self.segment_rows,
             abs_error: self.abs_error,
             threads: self.threads,
         }

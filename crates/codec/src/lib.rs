@@ -63,6 +63,8 @@ pub struct Params {
     pub lpc_space: u8,
     /// Choose the predictor per tile among a few shapes (the orders above are one candidate).
     pub auto: bool,
+    /// Rows per predictor segment within a tile's subband (0 = one predictor per subband).
+    pub segment_rows: usize,
     /// Maximum absolute error; 0 is lossless (integer types only; floats need E > 0).
     pub abs_error: f64,
     /// Worker threads; 0 uses rayon's global pool. The output does not depend on it.
@@ -79,6 +81,7 @@ impl Default for Params {
             lpc_order: 2,
             lpc_space: 2,
             auto: true,
+            segment_rows: 0,
             abs_error: 0.0,
             threads: 0,
         }
@@ -145,6 +148,7 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
         lx: params.lx,
         shape: Shape { time: params.lpc_order, space: params.lpc_space, cross: params.lpc_space.min(1) },
         auto: params.auto,
+        segment_rows: params.segment_rows,
         raw: match dtype {
             DType::I16 => RawKind::I16,
             DType::U16 => RawKind::U16,

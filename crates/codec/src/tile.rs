@@ -10,6 +10,7 @@ use daspack_entropy::residual::context_of;
 use daspack_entropy::{RangeDecoder, RangeEncoder, RawReader, RawWriter, ResidualModel};
 use daspack_transform::lpc::{self, Predictor, Tap, MAX_COEF, MAX_TAPS};
 use daspack_transform::{mean, wavelet};
+use std::ops::Range;
 
 pub(crate) const METHOD_RAW: u8 = 0;
 pub(crate) const METHOD_PREDICTIVE: u8 = 1;
@@ -55,6 +56,8 @@ pub(crate) struct TileConfig {
     pub shape: Shape,
     /// Try a few predictor shapes per tile and keep the cheapest.
     pub auto: bool,
+    /// Rows per predictor segment (0 = one per subband).
+    pub segment_rows: usize,
     pub raw: RawKind,
 }
 
@@ -88,18 +91,20 @@ fn offsets_for(shape: Shape, rows: usize, cols: usize) -> Vec<(u16, i16)> {
 }
 
 /// Cheap cost estimate of a predictor on a band: sum of residual bit lengths over a sample of rows.
-fn estimate_cost(x: &[i64], rows: usize, cols: usize, p: &Predictor) -> u64 {
+fn estimate_cost(x: &[i64], rows: usize, cols: usize, p: &Predictor, range: Range<usize>) -> u64 {
     let int = p.interior(cols);
-    if int.is_empty(rows) {
+    let first = int.row0.max(range.start);
+    let rows = range.end.min(rows);
+    if int.is_empty(rows) || first >= rows {
         return u64::MAX;
     }
     let (deltas, coefs) = p.deltas(cols);
     let width = int.col1 - int.col0;
     let want_rows = (FIT_SAMPLES / width).max(1);
-    let step = (rows - int.row0).div_ceil(want_rows).max(1);
+    let step = (rows - first).div_ceil(want_rows).max(1);
     let mut cost = 0u64;
     let mut n = 0u64;
-    let mut t = int.row0;
+    let mut t = first;
     while t < rows {
         for c in int.col0..int.col1 {
             let idx = t * cols + c;
@@ -110,11 +115,13 @@ fn estimate_cost(x: &[i64], rows: usize, cols: usize, p: &Predictor) -> u64 {
         t += step;
     }
     // Per-sample cost in 1/1024 bits plus the coefficients' share.
-    (cost * 1024 / n.max(1)) * (rows * cols) as u64 / 1024 + 24 * p.taps.len() as u64
+    (cost * 1024 / n.max(1)) * ((rows - range.start) * cols) as u64 / 1024 + 24 * p.taps.len() as u64
 }
 
-fn choose_predictor(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig) -> Predictor {
-    let fit = |shape: Shape| Predictor::fit(x, rows, cols, &offsets_for(shape, rows, cols), COEF_SHIFT, FIT_SAMPLES);
+fn choose_predictor(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig, range: Range<usize>) -> Predictor {
+    let fit = |shape: Shape| {
+        Predictor::fit_rows(x, rows, cols, &offsets_for(shape, rows, cols), COEF_SHIFT, FIT_SAMPLES, range.clone())
+    };
     if !cfg.auto {
         return fit(cfg.shape);
     }
@@ -134,7 +141,7 @@ fn choose_predictor(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig) -> Pr
     let mut best = (u64::MAX, Predictor::zero());
     for shape in candidates {
         let p = fit(shape);
-        let cost = estimate_cost(x, rows, cols, &p);
+        let cost = estimate_cost(x, rows, cols, &p, range.clone());
         if cost < best.0 {
             best = (cost, p);
         }
@@ -157,24 +164,34 @@ fn encode_predictive(mut x: Vec<i64>, rows: usize, cols: usize, cfg: &TileConfig
     for band in &bands {
         extract(&x, cols, band, &mut band_buf);
         let (br, bc) = (band.rows, band.cols);
-        let mut p = choose_predictor(&band_buf, br, bc, cfg);
-        // Mean removal only matters when nothing is predicted (order 0).
-        let m = if p.taps.is_empty() { mean::mean(&band_buf) } else { 0 };
+        let seg = segment_rows(br, cfg.segment_rows);
+        let segments: Vec<Range<usize>> = (0..br).step_by(seg.max(1)).map(|s0| s0..(s0 + seg).min(br)).collect();
+        let mut preds: Vec<Predictor> =
+            segments.iter().map(|r| choose_predictor(&band_buf, br, bc, cfg, r.clone())).collect();
+        // Mean removal only matters when nothing is predicted (order 0 everywhere).
+        let m = if preds.iter().all(|p| p.taps.is_empty()) { mean::mean(&band_buf) } else { 0 };
         if m != 0 {
             mean::subtract(&mut band_buf, m);
-            p = Predictor::zero();
+            preds.iter_mut().for_each(|p| *p = Predictor::zero());
         }
         put_svarint(out, m);
-        out.push(p.taps.len() as u8);
-        out.push(p.shift);
-        for t in &p.taps {
-            put_varint(out, t.dt as u64);
-            put_svarint(out, t.dc as i64);
-            put_svarint(out, t.coef as i64);
+        put_varint(out, seg as u64);
+        for p in &preds {
+            out.push(p.taps.len() as u8);
+            out.push(p.shift);
+            for t in &p.taps {
+                put_varint(out, t.dt as u64);
+                put_svarint(out, t.dc as i64);
+                put_svarint(out, t.coef as i64);
+            }
         }
         mags.clear();
         mags.resize(br * bc, 0u32);
-        encode_band(&band_buf, br, bc, &p, &mut model, &mut rc, &mut raw, &mut mags);
+        let mut pred = vec![0i64; br * bc];
+        for (p, r) in preds.iter().zip(&segments) {
+            predictions(&band_buf, br, bc, p, r.clone(), &mut pred);
+        }
+        encode_band(&band_buf, &pred, br, bc, &mut model, &mut rc, &mut raw, &mut mags);
     }
     let rc_bytes = rc.finish();
     put_varint(out, rc_bytes.len() as u64);
@@ -232,33 +249,18 @@ fn decode_predictive(cur: &mut Cursor, base: usize, rows: usize, cols: usize) ->
     }
     let bands = wavelet::bands(rows, cols, lt as u32, lx as u32);
     let mut headers = Vec::with_capacity(bands.len());
-    for _ in &bands {
-        let at = base + cur.pos();
+    for band in &bands {
         let m = cur.svarint("band mean")?;
-        let ntaps = cur.u8("tap count")? as usize;
-        let shift = cur.u8("coefficient shift")?;
-        if ntaps > MAX_TAPS {
-            return Err(CodecError::Corrupt { what: "too many predictor taps", offset: at });
+        let seg = cur.varint("segment rows")?;
+        if seg == 0 && band.rows > 0 || seg > u32::MAX as u64 {
+            return Err(CodecError::Corrupt { what: "segment rows", offset: base + cur.pos() });
         }
-        let mut taps = Vec::with_capacity(ntaps);
-        for _ in 0..ntaps {
-            let dt = cur.varint("tap")?;
-            let dc = cur.svarint("tap")?;
-            let coef = cur.svarint("tap")?;
-            if dt > u16::MAX as u64
-                || dc < i16::MIN as i64
-                || dc > i16::MAX as i64
-                || coef.unsigned_abs() > MAX_COEF as u64
-            {
-                return Err(CodecError::Corrupt { what: "predictor tap", offset: at });
-            }
-            taps.push(Tap { dt: dt as u16, dc: dc as i16, coef: coef as i32 });
+        let nseg = if band.rows == 0 { 0 } else { band.rows.div_ceil(seg as usize) };
+        let mut preds = Vec::with_capacity(nseg.min(bytes_left(cur)));
+        for _ in 0..nseg {
+            preds.push(read_predictor(cur, base)?);
         }
-        let p = Predictor { taps, shift };
-        if !p.is_valid() {
-            return Err(CodecError::Corrupt { what: "predictor", offset: at });
-        }
-        headers.push((m, p));
+        headers.push((m, seg as usize, preds));
     }
     let rc_len = cur.varint("entropy stream length")?;
     let rc_len =
@@ -271,13 +273,16 @@ fn decode_predictive(cur: &mut Cursor, base: usize, rows: usize, cols: usize) ->
     let mut x = vec![0i64; rows * cols];
     let mut band_buf = Vec::new();
     let mut mags = Vec::new();
-    for (band, (m, p)) in bands.iter().zip(&headers) {
+    for (band, (m, seg, preds)) in bands.iter().zip(&headers) {
         let n = band.rows * band.cols;
         band_buf.clear();
         band_buf.resize(n, 0);
         mags.clear();
         mags.resize(n, 0u32);
-        decode_band(&mut band_buf, band.rows, band.cols, p, &mut model, &mut rc, &mut raw, &mut mags);
+        for (i, p) in preds.iter().enumerate() {
+            let range = i * seg..((i + 1) * seg).min(band.rows);
+            decode_band(&mut band_buf, band.rows, band.cols, p, range, &mut model, &mut rc, &mut raw, &mut mags);
+        }
         if *m != 0 {
             mean::add(&mut band_buf, *m);
         }
@@ -315,7 +320,7 @@ fn energy_2d(m: &[u32], t: usize, c: usize, cols: usize) -> u64 {
 #[inline(always)]
 fn energy_1d(m: &[u32], t: usize) -> u64 {
     let g = |k: usize| if t >= k { m[t - k] as u64 } else { 0 };
-    3 * g(1) + 2 * g(2) + g(3)
+    (4 * g(1) + 3 * g(2) + 2 * g(3) + 2 * g(4) + g(5) + g(6) + g(7) + g(8)) / 2
 }
 
 #[inline(always)]
@@ -342,13 +347,12 @@ fn axpy(acc: &mut [i64], src: &[i64], coef: i64) {
 
 /// Predictions of every sample of a plane from the original values: the encoder knows them all in advance, so
 /// each tap is one pass over contiguous memory instead of a dependent chain per sample.
-fn predictions(x: &[i64], rows: usize, cols: usize, p: &Predictor) -> Vec<i64> {
+fn predictions(x: &[i64], rows: usize, cols: usize, p: &Predictor, range: Range<usize>, pred: &mut [i64]) {
     let int = p.interior(cols);
-    let mut pred = vec![0i64; rows * cols];
     if !int.is_empty(rows) {
         let round = if p.shift > 0 { 1i64 << (p.shift - 1) } else { 0 };
         let (c0, c1) = (int.col0, int.col1);
-        for t in int.row0..rows {
+        for t in int.row0.max(range.start)..range.end {
             let acc = &mut pred[t * cols + c0..t * cols + c1];
             acc.fill(round);
             for tap in &p.taps {
@@ -359,28 +363,27 @@ fn predictions(x: &[i64], rows: usize, cols: usize, p: &Predictor) -> Vec<i64> {
             acc.iter_mut().for_each(|a| *a >>= p.shift);
         }
     }
-    for t in 0..rows {
+    for t in range {
         for c in 0..cols {
             if t < int.row0 || c < int.col0 || c >= int.col1 {
                 pred[t * cols + c] = Predictor::fallback(x, t, c, cols);
             }
         }
     }
-    pred
 }
 
 /// Codes one subband (encoder side).
+#[allow(clippy::too_many_arguments)]
 fn encode_band(
     x: &[i64],
+    pred: &[i64],
     rows: usize,
     cols: usize,
-    p: &Predictor,
     model: &mut ResidualModel,
     rc: &mut RangeEncoder,
     raw: &mut RawWriter,
     mags: &mut [u32],
 ) {
-    let pred = predictions(x, rows, cols, p);
     for t in 0..rows {
         for c in 0..cols {
             let idx = t * cols + c;
@@ -394,11 +397,13 @@ fn encode_band(
 
 /// Decodes one subband into `x` (decoder side). Mirrors [`encode_band`]: each sample's prediction needs the
 /// samples decoded before it, so only the part that reads earlier rows is computed ahead, a row at a time.
+#[allow(clippy::too_many_arguments)]
 fn decode_band(
     x: &mut [i64],
     rows: usize,
     cols: usize,
     p: &Predictor,
+    range: Range<usize>,
     model: &mut ResidualModel,
     rc: &mut RangeDecoder,
     raw: &mut RawReader,
@@ -415,7 +420,7 @@ fn decode_band(
             let k = order - tap.dt as usize;
             dense[k] = dense[k].wrapping_add(tap.coef as i64);
         }
-        for t in 0..rows {
+        for t in range {
             let pred = if t >= order {
                 let window = &x[t - order..t];
                 let dot = window.iter().zip(&dense).fold(round, |a, (&v, &c)| a.wrapping_add(v.wrapping_mul(c)));
@@ -432,7 +437,7 @@ fn decode_band(
     let same_row: Vec<(usize, i64)> =
         p.taps.iter().filter(|t| t.dt == 0).map(|t| ((-(t.dc as isize)) as usize, t.coef as i64)).collect();
     let mut acc = vec![0i64; cols];
-    for t in 0..rows {
+    for t in range {
         let interior_row = t >= int.row0 && !int.is_empty(rows);
         if interior_row {
             let (c0, c1) = (int.col0, int.col1);
@@ -460,4 +465,44 @@ fn decode_band(
             mags[idx] = magnitude(r);
         }
     }
+}
+
+/// Rows per predictor segment of a subband of `rows` rows: each segment gets its own fitted coefficients, while the
+/// adaptive entropy model carries on across segments. 0 asks for one segment (measured best on the corpus).
+fn segment_rows(rows: usize, requested: usize) -> usize {
+    if requested == 0 {
+        rows.max(1)
+    } else {
+        requested.min(rows.max(1))
+    }
+}
+
+fn bytes_left(cur: &Cursor) -> usize {
+    cur.rest().len()
+}
+
+/// Reads one predictor (tap count, shift, taps) and validates it.
+fn read_predictor(cur: &mut Cursor, base: usize) -> Result<Predictor, CodecError> {
+    let at = base + cur.pos();
+    let ntaps = cur.u8("tap count")? as usize;
+    let shift = cur.u8("coefficient shift")?;
+    if ntaps > MAX_TAPS {
+        return Err(CodecError::Corrupt { what: "too many predictor taps", offset: at });
+    }
+    let mut taps = Vec::with_capacity(ntaps);
+    for _ in 0..ntaps {
+        let dt = cur.varint("tap")?;
+        let dc = cur.svarint("tap")?;
+        let coef = cur.svarint("tap")?;
+        if dt > u16::MAX as u64 || dc < i16::MIN as i64 || dc > i16::MAX as i64 || coef.unsigned_abs() > MAX_COEF as u64
+        {
+            return Err(CodecError::Corrupt { what: "predictor tap", offset: at });
+        }
+        taps.push(Tap { dt: dt as u16, dc: dc as i16, coef: coef as i32 });
+    }
+    let p = Predictor { taps, shift };
+    if !p.is_valid() {
+        return Err(CodecError::Corrupt { what: "predictor", offset: at });
+    }
+    Ok(p)
 }

@@ -8,8 +8,8 @@ mod common;
 use common::max_abs_error;
 
 fn arb_params() -> impl Strategy<Value = Params> {
-    (0usize..20, 0usize..20, 0u8..3, 0u8..3, 0u8..33, 0u8..4, any::<bool>(), 0usize..3).prop_map(
-        |(bh, bw, lx, lt, lpc_order, lpc_space, auto, threads)| Params {
+    (0usize..20, 0usize..20, 0u8..3, 0u8..3, 0u8..33, 0u8..4, any::<bool>(), 0usize..3, 0usize..9).prop_map(
+        |(bh, bw, lx, lt, lpc_order, lpc_space, auto, threads, segment_rows)| Params {
             block_height: bh,
             block_width: bw,
             lx,
@@ -17,6 +17,7 @@ fn arb_params() -> impl Strategy<Value = Params> {
             lpc_order,
             lpc_space,
             auto,
+            segment_rows,
             abs_error: 0.0,
             threads,
         },

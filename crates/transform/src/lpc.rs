@@ -80,22 +80,37 @@ impl Predictor {
     /// interior samples (whole rows, evenly spread), and quantises them with `shift` fractional bits.
     /// Returns the zero predictor when the interior is empty.
     pub fn fit(x: &[i64], rows: usize, cols: usize, offsets: &[(u16, i16)], shift: u8, max_samples: usize) -> Self {
+        Self::fit_rows(x, rows, cols, offsets, shift, max_samples, 0..rows)
+    }
+
+    /// As [`Predictor::fit`], fitting only on the rows in `range` (earlier rows still serve as history).
+    pub fn fit_rows(
+        x: &[i64],
+        rows: usize,
+        cols: usize,
+        offsets: &[(u16, i16)],
+        shift: u8,
+        max_samples: usize,
+        range: core::ops::Range<usize>,
+    ) -> Self {
         let k = offsets.len().min(MAX_TAPS);
         let offsets = &offsets[..k];
         let probe = Predictor { taps: offsets.iter().map(|&(dt, dc)| Tap { dt, dc, coef: 0 }).collect(), shift };
         let int = probe.interior(cols);
-        if k == 0 || int.is_empty(rows) {
+        let first = int.row0.max(range.start);
+        let rows = range.end.min(rows);
+        if k == 0 || int.is_empty(rows) || first >= rows {
             return Predictor::zero();
         }
         let (deltas, _) = probe.deltas(cols);
         let width = int.col1 - int.col0;
-        let nrows = rows - int.row0;
+        let nrows = rows - first;
         let want_rows = (max_samples / width).max(1);
         let step = nrows.div_ceil(want_rows).max(1);
         let mut ata = vec![0f64; k * k];
         let mut atb = vec![0f64; k];
         let mut row_vals = vec![0f64; k];
-        let mut t = int.row0;
+        let mut t = first;
         while t < rows {
             for c in int.col0..int.col1 {
                 let idx = t * cols + c;
