@@ -64,6 +64,9 @@ pub struct CodecArgs {
     /// Refit the predictor every this many rows within a tile (0 = once per tile).
     #[arg(long, default_value_t = 0)]
     pub segment_rows: usize,
+    /// Code residuals with the adaptive binary range coder instead of static per-tile tables (slower).
+    #[arg(long)]
+    pub adaptive: bool,
     /// Use exactly the given orders instead of choosing the predictor per tile.
     #[arg(long)]
     pub no_auto: bool,
@@ -81,6 +84,7 @@ impl CodecArgs {
             lpc_space: self.lpc_space.unwrap_or(d.lpc_space),
             auto: !self.no_auto,
             segment_rows: self.segment_rows,
+            entropy: if self.adaptive { daspack::Entropy::Adaptive } else { daspack::Entropy::Static },
             abs_error: self.abs_error,
             threads: self.threads,
         }

@@ -15,6 +15,7 @@ mod tile;
 
 pub use array::{ArrayBuf, ArrayRef, DType};
 pub use format::{Header, Mode, TileEntry, FORMAT_VERSION, MAGIC};
+pub use tile::Entropy;
 
 use format::TileGrid;
 use quant::Quantiser;
@@ -63,6 +64,8 @@ pub struct Params {
     pub lpc_space: u8,
     /// Choose the predictor per tile among a few shapes (the orders above are one candidate).
     pub auto: bool,
+    /// Entropy coder of the residuals.
+    pub entropy: Entropy,
     /// Rows per predictor segment within a tile's subband (0 = one predictor per subband).
     pub segment_rows: usize,
     /// Maximum absolute error; 0 is lossless (integer types only; floats need E > 0).
@@ -82,6 +85,7 @@ impl Default for Params {
             lpc_space: 2,
             auto: true,
             segment_rows: 0,
+            entropy: Entropy::Static,
             abs_error: 0.0,
             threads: 0,
         }
@@ -144,6 +148,7 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
     }
     let grid = TileGrid::new(rows, cols, bh, bw);
     let cfg = TileConfig {
+        entropy: params.entropy,
         lt: params.lt,
         lx: params.lx,
         shape: Shape { time: params.lpc_order, space: params.lpc_space, cross: params.lpc_space.min(1) },

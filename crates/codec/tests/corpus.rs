@@ -33,6 +33,7 @@ fn every_integer_file_round_trips_bit_exactly() {
         for params in [
             Params::default(),
             Params { lx: 1, lt: 1, lpc_order: 1, lpc_space: 1, auto: false, ..Params::default() },
+            Params { entropy: daspack_codec::Entropy::Adaptive, ..Params::default() },
             Params { block_height: 100, block_width: 7, threads: 1, ..Params::default() },
         ] {
             let packed = compress(data.as_ref(), rows, cols, &params).unwrap();

@@ -1,7 +1,7 @@
 //! Property tests: random shapes, dtypes and parameters round trip exactly (or within the bound), and hostile
 //! streams give errors, never panics.
 
-use daspack_codec::{compress, decompress, decompress_tile, read_header, ArrayBuf, CodecError, Params};
+use daspack_codec::{compress, decompress, decompress_tile, read_header, ArrayBuf, CodecError, Entropy, Params};
 use proptest::prelude::*;
 
 mod common;
@@ -18,6 +18,7 @@ fn arb_params() -> impl Strategy<Value = Params> {
             lpc_space,
             auto,
             segment_rows,
+            entropy: if auto { Entropy::Static } else { Entropy::Adaptive },
             abs_error: 0.0,
             threads,
         },

@@ -13,6 +13,7 @@
 
 extern crate alloc;
 
+pub mod rans;
 pub mod raw;
 pub mod rc;
 pub mod residual;
