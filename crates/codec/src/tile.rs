@@ -9,7 +9,7 @@ use crate::CodecError;
 use daspack_entropy::rans::{self, RansDecoder, RansEncoder, StaticModel, NSYM};
 use daspack_entropy::residual::context_of;
 use daspack_entropy::{RangeDecoder, RangeEncoder, RawReader, RawWriter, ResidualModel, MAX_CONTEXTS};
-use daspack_transform::lpc::{self, Predictor, Tap, MAX_COEF, MAX_TAPS};
+use daspack_transform::lpc::{self, Gram, Predictor, Tap, MAX_COEF, MAX_TAPS};
 use daspack_transform::{mean, wavelet};
 use std::ops::Range;
 
@@ -21,7 +21,9 @@ pub(crate) const METHOD_PREDICTIVE_STATIC: u8 = 2;
 /// Largest wavelet depth a stream may ask for.
 pub(crate) const MAX_LEVELS: u8 = 16;
 /// Samples used to fit one predictor.
-const FIT_SAMPLES: usize = 1 << 15;
+const FIT_SAMPLES: usize = 1 << 17;
+/// Samples used to compare candidate predictors.
+const ESTIMATE_SAMPLES: usize = 1 << 14;
 /// Fractional bits of the quantised predictor coefficients.
 const COEF_SHIFT: u8 = 14;
 
@@ -114,7 +116,7 @@ fn estimate_cost(x: &[i64], rows: usize, cols: usize, p: &Predictor, range: Rang
     }
     let (deltas, coefs) = p.deltas(cols);
     let width = int.col1 - int.col0;
-    let want_rows = (FIT_SAMPLES / width).max(1);
+    let want_rows = (ESTIMATE_SAMPLES / width).max(1);
     let step = (rows - first).div_ceil(want_rows).max(1);
     let mut cost = 0u64;
     let mut n = 0u64;
@@ -133,28 +135,41 @@ fn estimate_cost(x: &[i64], rows: usize, cols: usize, p: &Predictor, range: Rang
 }
 
 fn choose_predictor(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig, range: Range<usize>) -> Predictor {
-    let fit = |shape: Shape| {
-        Predictor::fit_rows(x, rows, cols, &offsets_for(shape, rows, cols), COEF_SHIFT, FIT_SAMPLES, range.clone())
-    };
-    if !cfg.auto {
-        return fit(cfg.shape);
-    }
     let s = cfg.shape;
     let mut candidates = vec![s];
-    if cols == 1 {
-        for time in [2u8, 8, 16, 32] {
-            candidates.push(Shape { time, ..s });
+    if cfg.auto {
+        if cols == 1 {
+            for time in [2u8, 8, 16, 32] {
+                candidates.push(Shape { time, ..s });
+            }
+        } else {
+            candidates.push(Shape { time: 1, space: 1, cross: 1 });
+            candidates.push(Shape { time: 2, space: 2, cross: 1 });
+            candidates.push(Shape { time: 4, space: 3, cross: 2 });
+            candidates.push(Shape { time: 8, space: 2, cross: 1 });
         }
-    } else {
-        candidates.push(Shape { time: 1, space: 1, cross: 1 });
-        candidates.push(Shape { time: 2, space: 2, cross: 1 });
-        candidates.push(Shape { time: 4, space: 3, cross: 2 });
-        candidates.push(Shape { time: 8, space: 2, cross: 1 });
+        candidates.dedup();
     }
-    candidates.dedup();
+    let sets: Vec<Vec<(u16, i16)>> = candidates.iter().map(|&c| offsets_for(c, rows, cols)).collect();
+    // One accumulation over the union of all candidates' taps; each candidate solves its own sub-system.
+    let mut union: Vec<(u16, i16)> = Vec::new();
+    for o in sets.iter().flatten() {
+        if !union.contains(o) {
+            union.push(*o);
+        }
+    }
+    // (When the union reaches outside a narrow plane, each candidate is fitted on its own.)
+    let gram = Gram::accumulate(x, rows, cols, &union, FIT_SAMPLES, range.clone());
+    let fit = |set: &[(u16, i16)]| match &gram {
+        Some(g) => g.solve(set, COEF_SHIFT),
+        None => Predictor::fit_rows(x, rows, cols, set, COEF_SHIFT, FIT_SAMPLES, range.clone()),
+    };
+    if sets.len() == 1 {
+        return fit(&sets[0]);
+    }
     let mut best = (u64::MAX, Predictor::zero());
-    for shape in candidates {
-        let p = fit(shape);
+    for set in &sets {
+        let p = fit(set);
         let cost = estimate_cost(x, rows, cols, &p, range.clone());
         if cost < best.0 {
             best = (cost, p);

@@ -93,59 +93,10 @@ impl Predictor {
         max_samples: usize,
         range: core::ops::Range<usize>,
     ) -> Self {
-        let k = offsets.len().min(MAX_TAPS);
-        let offsets = &offsets[..k];
-        let probe = Predictor { taps: offsets.iter().map(|&(dt, dc)| Tap { dt, dc, coef: 0 }).collect(), shift };
-        let int = probe.interior(cols);
-        let first = int.row0.max(range.start);
-        let rows = range.end.min(rows);
-        if k == 0 || int.is_empty(rows) || first >= rows {
-            return Predictor::zero();
+        match Gram::accumulate(x, rows, cols, offsets, max_samples, range) {
+            Some(g) => g.solve(offsets, shift),
+            None => Predictor::zero(),
         }
-        let (deltas, _) = probe.deltas(cols);
-        let width = int.col1 - int.col0;
-        let nrows = rows - first;
-        let want_rows = (max_samples / width).max(1);
-        let step = nrows.div_ceil(want_rows).max(1);
-        let mut ata = vec![0f64; k * k];
-        let mut atb = vec![0f64; k];
-        let mut row_vals = vec![0f64; k];
-        let mut t = first;
-        while t < rows {
-            for c in int.col0..int.col1 {
-                let idx = t * cols + c;
-                for (v, &d) in row_vals.iter_mut().zip(&deltas) {
-                    *v = x[(idx as isize - d) as usize] as f64;
-                }
-                let y = x[idx] as f64;
-                for i in 0..k {
-                    let vi = row_vals[i];
-                    atb[i] += vi * y;
-                    let row = &mut ata[i * k..i * k + i + 1];
-                    for (a, &vj) in row.iter_mut().zip(&row_vals[..=i]) {
-                        *a += vi * vj;
-                    }
-                }
-            }
-            t += step;
-        }
-        for i in 0..k {
-            for j in 0..i {
-                ata[j * k + i] = ata[i * k + j];
-            }
-        }
-        let w = solve_spd(&mut ata, &mut atb, k).unwrap_or_else(|| vec![0.0; k]);
-        let scale = (1u64 << shift) as f64;
-        let taps = offsets
-            .iter()
-            .zip(&w)
-            .map(|(&(dt, dc), &wi)| {
-                let q = libm::round(wi * scale);
-                let coef = if q.is_finite() { q.clamp(-(MAX_COEF as f64), MAX_COEF as f64) as i32 } else { 0 };
-                Tap { dt, dc, coef }
-            })
-            .collect();
-        Predictor { taps, shift }
     }
 
     /// Prediction of the interior sample at linear index `idx` (caller guarantees `idx - delta` is in range).
@@ -203,6 +154,102 @@ impl Predictor {
                 x[idx] = x[idx].wrapping_add(p);
             }
         }
+    }
+}
+
+/// Normal equations of least-squares prediction over a set of tap offsets: `ata[i][j] = sum x_i x_j`,
+/// `atb[i] = sum x_i y`. Accumulated once over the union of several candidate neighbourhoods, they fit every
+/// candidate by solving its sub-system.
+#[derive(Clone, Debug)]
+pub struct Gram {
+    offsets: Vec<(u16, i16)>,
+    ata: Vec<f64>,
+    atb: Vec<f64>,
+}
+
+impl Gram {
+    /// Accumulates over at most `max_samples` interior samples of the rows in `range` (whole rows, evenly spread).
+    /// `None` when no sample has every offset inside the plane.
+    pub fn accumulate(
+        x: &[i64],
+        rows: usize,
+        cols: usize,
+        offsets: &[(u16, i16)],
+        max_samples: usize,
+        range: core::ops::Range<usize>,
+    ) -> Option<Self> {
+        let k = offsets.len().min(MAX_TAPS);
+        let offsets = &offsets[..k];
+        let probe = Predictor { taps: offsets.iter().map(|&(dt, dc)| Tap { dt, dc, coef: 0 }).collect(), shift: 0 };
+        let int = probe.interior(cols);
+        let first = int.row0.max(range.start);
+        let rows = range.end.min(rows);
+        if k == 0 || int.is_empty(rows) || first >= rows {
+            return None;
+        }
+        let (deltas, _) = probe.deltas(cols);
+        let width = int.col1 - int.col0;
+        let want_rows = (max_samples / width).max(1);
+        let step = (rows - first).div_ceil(want_rows).max(1);
+        let mut ata = vec![0f64; k * k];
+        let mut atb = vec![0f64; k];
+        let mut v = vec![0f64; k];
+        let mut t = first;
+        while t < rows {
+            for c in int.col0..int.col1 {
+                let idx = t * cols + c;
+                for (vi, &d) in v.iter_mut().zip(&deltas) {
+                    *vi = x[(idx as isize - d) as usize] as f64;
+                }
+                let y = x[idx] as f64;
+                for i in 0..k {
+                    let vi = v[i];
+                    atb[i] += vi * y;
+                    for (a, &vj) in ata[i * k..i * k + i + 1].iter_mut().zip(&v[..=i]) {
+                        *a += vi * vj;
+                    }
+                }
+            }
+            t += step;
+        }
+        for i in 0..k {
+            for j in 0..i {
+                ata[j * k + i] = ata[i * k + j];
+            }
+        }
+        Some(Gram { offsets: offsets.to_vec(), ata, atb })
+    }
+
+    /// The quantised least-squares predictor over `subset` (offsets that must all be in the accumulated set;
+    /// others are ignored).
+    pub fn solve(&self, subset: &[(u16, i16)], shift: u8) -> Predictor {
+        let idx: Vec<usize> = subset.iter().filter_map(|o| self.offsets.iter().position(|p| p == o)).collect();
+        let k = idx.len();
+        if k == 0 {
+            return Predictor::zero();
+        }
+        let n = self.offsets.len();
+        let mut a = vec![0f64; k * k];
+        let mut b = vec![0f64; k];
+        for (i, &ii) in idx.iter().enumerate() {
+            b[i] = self.atb[ii];
+            for (j, &jj) in idx.iter().enumerate() {
+                a[i * k + j] = self.ata[ii * n + jj];
+            }
+        }
+        let w = solve_spd(&mut a, &mut b, k).unwrap_or_else(|| vec![0.0; k]);
+        let scale = (1u64 << shift) as f64;
+        let taps = idx
+            .iter()
+            .zip(&w)
+            .map(|(&i, &wi)| {
+                let (dt, dc) = self.offsets[i];
+                let q = libm::round(wi * scale);
+                let coef = if q.is_finite() { q.clamp(-(MAX_COEF as f64), MAX_COEF as f64) as i32 } else { 0 };
+                Tap { dt, dc, coef }
+            })
+            .collect();
+        Predictor { taps, shift }
     }
 }
 
