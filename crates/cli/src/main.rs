@@ -247,6 +247,15 @@ fn info(input: &Path) -> Result<()> {
         daspack::Mode::Int { step: 1 } => println!("accuracy    lossless"),
         daspack::Mode::Int { step } => println!("accuracy    max |error| {} (step {step})", h.abs_error),
         daspack::Mode::FloatQuant { step } => println!("accuracy    max |error| {} (step {step:e})", h.abs_error),
+        daspack::Mode::FloatScaled { scale } => {
+            let exceptions = daspack::float_exceptions(&packed)?.unwrap_or(0);
+            if scale == 1.0 {
+                println!("accuracy    lossless: integers ({exceptions} exceptions)");
+            } else {
+                println!("accuracy    lossless: scaled integers x {scale:e} ({exceptions} exceptions)");
+            }
+        }
+        daspack::Mode::FloatBits => println!("accuracy    lossless: float (bit map)"),
     }
     println!("tiles       {} of {} x {}", h.tiles.len(), h.block_height, h.block_width);
     println!("size        {} bytes, ratio {:.3}", packed.len(), raw as f64 / packed.len() as f64);

@@ -21,6 +21,11 @@ pub enum Mode {
     /// Float elements quantised with `step` (= 2E, less a guard): stored `q` means `q * step` in f64, then rounded
     /// to the element type.
     FloatQuant { step: f64 },
+    /// Lossless floats that are integers times `scale`: stored `k` means `float(k) * float(scale)` computed in the
+    /// element type, with per-tile exceptions holding exact bits.
+    FloatScaled { scale: f64 },
+    /// Lossless floats coded through an order-preserving map of their bits.
+    FloatBits,
 }
 
 /// One tile's place in the stream.
@@ -82,6 +87,8 @@ fn mode_bytes(mode: Mode) -> (u8, u64) {
     match mode {
         Mode::Int { step } => (0, step),
         Mode::FloatQuant { step } => (1, step.to_bits()),
+        Mode::FloatScaled { scale } => (2, scale.to_bits()),
+        Mode::FloatBits => (3, 0),
     }
 }
 
@@ -134,6 +141,15 @@ pub(crate) fn parse(s: &[u8]) -> Result<Header, CodecError> {
         (1, true) if f64::from_bits(step).is_finite() && f64::from_bits(step) > 0.0 => {
             Mode::FloatQuant { step: f64::from_bits(step) }
         }
+        (2, true) => {
+            let scale = f64::from_bits(step);
+            let representable = dtype == DType::F64 || (scale as f32) as f64 == scale;
+            if !(scale.is_finite() && scale > 0.0 && representable) {
+                return Err(CodecError::Corrupt { what: "float scale", offset: 40 });
+            }
+            Mode::FloatScaled { scale }
+        }
+        (3, true) if step == 0 => Mode::FloatBits,
         _ => return Err(CodecError::Corrupt { what: "mode or quantisation step", offset: 6 }),
     };
     let n = (rows as u128) * (cols as u128);

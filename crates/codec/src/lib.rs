@@ -9,6 +9,7 @@
 
 mod array;
 mod bytes;
+mod exact;
 mod format;
 mod quant;
 mod tile;
@@ -17,6 +18,7 @@ pub use array::{ArrayBuf, ArrayRef, DType};
 pub use format::{Header, Mode, TileEntry, FORMAT_VERSION, MAGIC};
 pub use tile::Entropy;
 
+use exact::FloatExact;
 use format::TileGrid;
 use quant::Quantiser;
 use rayon::prelude::*;
@@ -141,7 +143,11 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
         return Err(CodecError::ShapeMismatch { rows, cols, len: data.len() });
     }
     let dtype = data.dtype();
-    let quant = Quantiser::new(data, params.abs_error)?;
+    let elems = if dtype.is_float() && params.abs_error == 0.0 {
+        Elements::Exact(FloatExact::analyse(data))
+    } else {
+        Elements::Quant(Quantiser::new(data, params.abs_error)?)
+    };
     let (bh, bw) = params.tile_shape(rows, cols);
     if bh * bw > MAX_TILE_AREA {
         return Err(CodecError::InvalidParams(format!("tile {bh} x {bw} exceeds {MAX_TILE_AREA} samples")));
@@ -165,8 +171,13 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
             .into_par_iter()
             .map(|i| {
                 let (r0, c0, tr, tc) = grid.tile(i);
-                let mut plane = quant.quantise_region(data, cols, r0, c0, tr, tc)?;
-                Ok(tile::encode_tile(&mut plane, tr, tc, &cfg))
+                match &elems {
+                    Elements::Quant(q) => {
+                        let mut plane = q.quantise_region(data, cols, r0, c0, tr, tc)?;
+                        Ok(tile::encode_tile(&mut plane, tr, tc, &cfg))
+                    }
+                    Elements::Exact(f) => Ok(f.encode_tile(data, cols, r0, c0, tr, tc, &cfg)),
+                }
             })
             .collect()
     });
@@ -174,7 +185,7 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
     let header = Header {
         version: FORMAT_VERSION,
         dtype,
-        mode: quant.mode(),
+        mode: elems.mode(),
         rows: rows as u64,
         cols: cols as u64,
         block_height: bh as u32,
@@ -196,31 +207,58 @@ pub fn decompress(stream: &[u8], threads: usize) -> Result<(Header, ArrayBuf), C
     let h = format::parse(stream)?;
     let (rows, cols) = (h.rows as usize, h.cols as usize);
     let grid = TileGrid::new(rows, cols, h.block_height as usize, h.block_width as usize);
-    let quant = Quantiser::from_header(&h)?;
+    let elems = Elements::from_header(&h)?;
     let mut out = ArrayBuf::zeros(h.dtype, rows * cols);
-    // Tiles decode in parallel in groups, then scatter into place: memory beyond the output stays bounded by one
+    // Tiles decode in parallel in groups, then are copied into place: memory beyond the output stays bounded by one
     // group of tiles.
     let group = 16.max(rayon::current_num_threads() * 2);
     let mut first = 0;
     while first < grid.count() {
         let last = (first + group).min(grid.count());
-        let decoded: Vec<Result<Vec<i64>, CodecError>> = with_threads(threads, || {
-            (first..last).into_par_iter().map(|i| decode_tile_ints(stream, &h, &grid, i)).collect()
+        let decoded: Vec<Result<ArrayBuf, CodecError>> = with_threads(threads, || {
+            (first..last).into_par_iter().map(|i| decode_tile_array(stream, &h, &elems, &grid, i)).collect()
         });
-        for (i, plane) in (first..last).zip(decoded) {
-            let plane = plane?;
+        for (i, tile) in (first..last).zip(decoded) {
             let (r0, c0, tr, tc) = grid.tile(i);
-            quant.scatter(&plane, &mut out, cols, r0, c0, tr, tc).map_err(|_| CodecError::Corrupt {
-                what: "decoded value outside the element type's range",
-                offset: h.tiles[i].offset as usize,
-            })?;
+            place(&tile?, &mut out, cols, r0, c0, tr, tc);
         }
         first = last;
     }
     Ok((h, out))
 }
 
-fn decode_tile_ints(stream: &[u8], h: &Header, grid: &TileGrid, i: usize) -> Result<Vec<i64>, CodecError> {
+/// How stored integers become elements: quantisation (integers, fixed-accuracy floats) or lossless floats.
+enum Elements {
+    Quant(Quantiser),
+    Exact(FloatExact),
+}
+
+impl Elements {
+    fn from_header(h: &Header) -> Result<Self, CodecError> {
+        Ok(match h.mode {
+            Mode::FloatScaled { scale } => Elements::Exact(FloatExact::Scaled { scale }),
+            Mode::FloatBits => Elements::Exact(FloatExact::Bits),
+            _ => Elements::Quant(Quantiser::from_header(h)?),
+        })
+    }
+
+    fn mode(&self) -> Mode {
+        match self {
+            Elements::Quant(q) => q.mode(),
+            Elements::Exact(FloatExact::Scaled { scale }) => Mode::FloatScaled { scale: *scale },
+            Elements::Exact(FloatExact::Bits) => Mode::FloatBits,
+        }
+    }
+}
+
+/// Decodes tile `i` into a tile-sized array.
+fn decode_tile_array(
+    stream: &[u8],
+    h: &Header,
+    elems: &Elements,
+    grid: &TileGrid,
+    i: usize,
+) -> Result<ArrayBuf, CodecError> {
     let e = &h.tiles[i];
     let (start, end) = (e.offset as usize, (e.offset + e.len) as usize);
     let bytes = &stream[start..end];
@@ -228,12 +266,56 @@ fn decode_tile_ints(stream: &[u8], h: &Header, grid: &TileGrid, i: usize) -> Res
         return Err(CodecError::TileChecksum { tile: i });
     }
     let (_, _, tr, tc) = grid.tile(i);
-    let kind = match h.dtype {
-        DType::I16 => RawKind::I16,
-        DType::U16 => RawKind::U16,
-        _ => RawKind::I32,
-    };
-    tile::decode_tile(bytes, start, tr, tc, kind)
+    match elems {
+        Elements::Exact(f) => f.decode_tile(bytes, start, h.dtype, tr, tc),
+        Elements::Quant(q) => {
+            let kind = match h.dtype {
+                DType::I16 => RawKind::I16,
+                DType::U16 => RawKind::U16,
+                _ => RawKind::I32,
+            };
+            let plane = tile::decode_tile(bytes, start, tr, tc, kind)?;
+            let mut out = ArrayBuf::zeros(h.dtype, tr * tc);
+            q.scatter(&plane, &mut out, tc, 0, 0, tr, tc).map_err(|_| CodecError::Corrupt {
+                what: "decoded value outside the element type's range",
+                offset: start,
+            })?;
+            Ok(out)
+        }
+    }
+}
+
+/// Copies a tile-sized array into its place in the whole array (row-major, `cols` columns).
+fn place(tile: &ArrayBuf, out: &mut ArrayBuf, cols: usize, r0: usize, c0: usize, tr: usize, tc: usize) {
+    fn go<T: Copy>(t: &[T], o: &mut [T], cols: usize, r0: usize, c0: usize, tr: usize, tc: usize) {
+        for r in 0..tr {
+            let dst = (r0 + r) * cols + c0;
+            o[dst..dst + tc].copy_from_slice(&t[r * tc..(r + 1) * tc]);
+        }
+    }
+    match (tile, out) {
+        (ArrayBuf::I16(t), ArrayBuf::I16(o)) => go(t, o, cols, r0, c0, tr, tc),
+        (ArrayBuf::U16(t), ArrayBuf::U16(o)) => go(t, o, cols, r0, c0, tr, tc),
+        (ArrayBuf::I32(t), ArrayBuf::I32(o)) => go(t, o, cols, r0, c0, tr, tc),
+        (ArrayBuf::F32(t), ArrayBuf::F32(o)) => go(t, o, cols, r0, c0, tr, tc),
+        (ArrayBuf::F64(t), ArrayBuf::F64(o)) => go(t, o, cols, r0, c0, tr, tc),
+        _ => unreachable!("tiles are decoded with the stream's dtype"),
+    }
+}
+
+/// For lossless float streams stored as scaled integers (mode 2): the number of elements stored as exceptions
+/// (exact bits beside the integers). `None` for other modes.
+pub fn float_exceptions(stream: &[u8]) -> Result<Option<u64>, CodecError> {
+    let h = format::parse(stream)?;
+    if !matches!(h.mode, Mode::FloatScaled { .. }) {
+        return Ok(None);
+    }
+    let mut total = 0u64;
+    for t in &h.tiles {
+        let (start, end) = (t.offset as usize, (t.offset + t.len) as usize);
+        total += bytes::Cursor::new(&stream[start..end], start).varint("exception count")?;
+    }
+    Ok(Some(total))
 }
 
 /// Decodes one tile alone: returns `(row0, col0, rows, cols)` of the tile and its elements (row-major).
@@ -243,14 +325,9 @@ pub fn decompress_tile(stream: &[u8], tile: usize) -> Result<((usize, usize, usi
     if tile >= grid.count() {
         return Err(CodecError::InvalidParams(format!("tile {tile} out of range (stream has {})", grid.count())));
     }
-    let quant = Quantiser::from_header(&h)?;
-    let plane = decode_tile_ints(stream, &h, &grid, tile)?;
-    let (r0, c0, tr, tc) = grid.tile(tile);
-    let mut out = ArrayBuf::zeros(h.dtype, tr * tc);
-    quant
-        .scatter(&plane, &mut out, tc, 0, 0, tr, tc)
-        .map_err(|_| CodecError::Corrupt { what: "decoded value outside the element type's range", offset: 0 })?;
-    Ok(((r0, c0, tr, tc), out))
+    let elems = Elements::from_header(&h)?;
+    let out = decode_tile_array(stream, &h, &elems, &grid, tile)?;
+    Ok((grid.tile(tile), out))
 }
 
 /// Largest stream size `compress` can produce for an array of `n` elements of `dtype` in tiles of `tile_area`

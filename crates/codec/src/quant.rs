@@ -25,11 +25,7 @@ impl Quantiser {
             let e = abs_error.floor().min(((u32::MAX as u64 - 1) / 2) as f64) as i64;
             return Ok(Quantiser::Int { step: 2 * e + 1, e, lo, hi });
         }
-        if abs_error <= 0.0 {
-            return Err(CodecError::InvalidParams(
-                "float arrays need an error bound abs_error > 0 (lossless floats are not supported by this stream version)".into(),
-            ));
-        }
+        debug_assert!(abs_error > 0.0, "lossless floats take the exact path");
         // Guard: reconstruction rounds q * step to the element type, which can add half an ulp of the largest
         // value (plus the f64 product's own rounding); shrink the step so that half a step plus that stays <= E.
         let max_abs = match data {

@@ -72,6 +72,23 @@ fn every_float_file_meets_its_error_bound() {
 }
 
 #[test]
+fn every_float_file_round_trips_losslessly() {
+    let Some(files) = corpus() else {
+        eprintln!("skipped: ../shared/data/das not present");
+        return;
+    };
+    for path in files {
+        let (rows, cols, data) = load_npy(&path);
+        if !data.dtype().is_float() {
+            continue;
+        }
+        let packed = compress(data.as_ref(), rows, cols, &Params::default()).unwrap();
+        let (_, back) = decompress(&packed, 0).unwrap();
+        assert!(back.to_le_bytes() == data.to_le_bytes(), "{} is not bit-exact", path.display());
+    }
+}
+
+#[test]
 fn output_does_not_depend_on_thread_count() {
     let Some(files) = corpus() else {
         eprintln!("skipped: ../shared/data/das not present");

@@ -17,8 +17,8 @@ pub mod npy;
 pub mod synth;
 
 pub use daspack_codec::{
-    compress, compress_bound, decompress, decompress_tile, read_header, ArrayBuf, ArrayRef, CodecError, DType, Entropy,
-    Header, Mode, Params,
+    compress, compress_bound, decompress, decompress_tile, float_exceptions, read_header, ArrayBuf, ArrayRef,
+    CodecError, DType, Entropy, Header, Mode, Params,
 };
 
 /// Errors of the facade.

@@ -1,0 +1,349 @@
+//! Lossless float arrays (stream modes 2 and 3).
+//!
+//! Many DAS files store floats that are really integer counts, or counts times one scale factor. Mode 2 finds that
+//! scale `s` and codes `k = round(x / s)` with the integer codec; the decoder computes `float(k) * float(s)` in the
+//! element type, and the elements for which that is not bit-exact (other rounding paths, -0.0, NaN, infinities)
+//! travel as exceptions with their exact bits. Mode 3 codes genuine floats through an order-preserving map of their
+//! bits to integers (float32: one i32 plane; float64: the high and low 32-bit halves as two planes, since only the
+//! high half is predictable). Both reproduce every bit.
+
+use crate::bytes::{put_varint, Cursor};
+use crate::tile::{self, RawKind, TileConfig};
+use crate::{ArrayBuf, ArrayRef, CodecError, DType};
+
+/// Largest |k| coded as an integer in mode 2; larger ones are exceptions.
+const MAX_K: f64 = (1u64 << 30) as f64;
+/// Largest correction (in units in the last place) kept in the correction plane.
+const MAX_ULP: i64 = 1 << 20;
+/// Elements examined when looking for the scale.
+const ANALYSIS_SAMPLES: usize = 1 << 16;
+/// Mode 2 is chosen when at least this fraction of the examined elements fits the scale bit-exactly.
+const MIN_FIT: f64 = 0.5;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum FloatExact {
+    /// Mode 2: `x = float(k) * scale` (for float32 the scale is a float32 value).
+    Scaled { scale: f64 },
+    /// Mode 3: order-preserving integer map of the bits.
+    Bits,
+}
+
+fn values(data: ArrayRef<'_>) -> Vec<f64> {
+    let n = data.len();
+    let step = n.div_ceil(ANALYSIS_SAMPLES).max(1);
+    match data {
+        ArrayRef::F32(v) => v.iter().step_by(step).map(|&x| x as f64).collect(),
+        ArrayRef::F64(v) => v.iter().step_by(step).copied().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `float(k) * scale` in the element type, as the decoder computes it.
+#[inline(always)]
+fn recon(dtype: DType, k: i64, scale: f64) -> f64 {
+    match dtype {
+        DType::F32 => ((k as f32) * (scale as f32)) as f64,
+        _ => (k as f64) * scale,
+    }
+}
+
+#[inline(always)]
+fn fits(dtype: DType, x: f64, scale: f64) -> Option<i64> {
+    let k = (x / scale).round();
+    if !(k.abs() <= MAX_K) {
+        return None;
+    }
+    let k = k as i64;
+    let r = recon(dtype, k, scale);
+    // Bit equality: -0.0 and NaN never fit, so they become exceptions.
+    (r.to_bits() == x.to_bits() && (dtype == DType::F64 || (r as f32).to_bits() == (x as f32).to_bits())).then_some(k)
+}
+
+/// `ordered(x) - ordered(r)` when both are finite and it is at most [`MAX_ULP`] in magnitude.
+#[inline(always)]
+fn ulp_offset(dtype: DType, x_bits: u64, r: f64) -> Option<i64> {
+    let d = match dtype {
+        DType::F32 => {
+            let x = f32::from_bits(x_bits as u32);
+            let r = r as f32;
+            if !x.is_finite() || !r.is_finite() {
+                return None;
+            }
+            ordered32(x.to_bits()) as i64 - ordered32(r.to_bits()) as i64
+        }
+        _ => {
+            let x = f64::from_bits(x_bits);
+            if !x.is_finite() || !r.is_finite() {
+                return None;
+            }
+            let d = ordered64(x_bits) as i128 - ordered64(r.to_bits()) as i128;
+            if d.abs() > MAX_ULP as i128 {
+                return None;
+            }
+            d as i64
+        }
+    };
+    (d.abs() <= MAX_ULP).then_some(d)
+}
+
+impl FloatExact {
+    /// Chooses the mode for a float array: the scale (1.0 first, then candidates from the smallest magnitudes) that
+    /// fits most elements bit-exactly, if it fits enough of them; otherwise the bit map.
+    pub fn analyse(data: ArrayRef<'_>) -> Self {
+        let dtype = data.dtype();
+        let sample = values(data);
+        let mut mags: Vec<f64> = sample.iter().map(|x| x.abs()).filter(|&m| m.is_finite() && m > 0.0).collect();
+        if mags.is_empty() {
+            return if sample.iter().all(|&x| x == 0.0 && x.to_bits() == 0) {
+                FloatExact::Scaled { scale: 1.0 }
+            } else {
+                FloatExact::Bits
+            };
+        }
+        mags.sort_by(|a, b| a.total_cmp(b));
+        mags.dedup();
+        let mut candidates = vec![1.0f64];
+        for &m in mags.iter().take(8) {
+            for j in 1..=3 {
+                let s = m / j as f64;
+                let s = if dtype == DType::F32 { s as f32 as f64 } else { s };
+                if s > 0.0 && s.is_finite() && !candidates.contains(&s) {
+                    candidates.push(s);
+                }
+            }
+        }
+        let mut best = (0usize, 1.0);
+        for s in candidates {
+            let n = sample.iter().filter(|&&x| fits(dtype, x, s).is_some()).count();
+            if n > best.0 {
+                best = (n, s);
+            }
+        }
+        if best.0 as f64 >= MIN_FIT * sample.len() as f64 {
+            FloatExact::Scaled { scale: best.1 }
+        } else {
+            FloatExact::Bits
+        }
+    }
+
+    /// Encodes the tile `(r0, c0, tr, tc)` of a float array with `cols` columns.
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode_tile(
+        &self,
+        data: ArrayRef<'_>,
+        cols: usize,
+        r0: usize,
+        c0: usize,
+        tr: usize,
+        tc: usize,
+        cfg: &TileConfig,
+    ) -> Vec<u8> {
+        let dtype = data.dtype();
+        let at = |i: usize| {
+            let (r, c) = (r0 + i / tc, c0 + i % tc);
+            match data {
+                ArrayRef::F32(v) => v[r * cols + c] as f64,
+                ArrayRef::F64(v) => v[r * cols + c],
+                _ => 0.0,
+            }
+        };
+        let bits = |i: usize| {
+            let (r, c) = (r0 + i / tc, c0 + i % tc);
+            match data {
+                ArrayRef::F32(v) => v[r * cols + c].to_bits() as u64,
+                ArrayRef::F64(v) => v[r * cols + c].to_bits(),
+                _ => 0,
+            }
+        };
+        let n = tr * tc;
+        let cfg = TileConfig { raw: RawKind::I32, ..*cfg };
+        let mut out = Vec::new();
+        match *self {
+            FloatExact::Scaled { scale } => {
+                let mut plane = Vec::with_capacity(n);
+                let mut corr = Vec::with_capacity(n);
+                let mut exceptions = Vec::new();
+                let mut last = 0i64;
+                for i in 0..n {
+                    let x = at(i);
+                    let k = (x / scale).round();
+                    let k = if k.abs() <= MAX_K { k as i64 } else { last };
+                    last = k;
+                    plane.push(k);
+                    // Elements off by a few ulps (another rounding path) keep the integer and a small correction;
+                    // anything else (NaN, infinities, far-off values) travels as exact bits.
+                    match ulp_offset(dtype, bits(i), recon(dtype, k, scale)) {
+                        Some(d) => corr.push(d),
+                        None => {
+                            corr.push(0);
+                            exceptions.push(i);
+                        }
+                    }
+                }
+                put_varint(&mut out, exceptions.len() as u64);
+                let mut prev = 0usize;
+                for &i in &exceptions {
+                    put_varint(&mut out, (i - prev) as u64);
+                    prev = i + 1;
+                    out.extend_from_slice(&bits(i).to_le_bytes()[..dtype.size()]);
+                }
+                let k_tile = tile::encode_tile(&mut plane, tr, tc, &cfg);
+                put_varint(&mut out, k_tile.len() as u64);
+                out.extend_from_slice(&k_tile);
+                out.extend_from_slice(&tile::encode_tile(&mut corr, tr, tc, &cfg));
+            }
+            FloatExact::Bits => {
+                if dtype == DType::F32 {
+                    let mut plane: Vec<i64> = (0..n).map(|i| ordered32(bits(i) as u32) as i64).collect();
+                    out.extend_from_slice(&tile::encode_tile(&mut plane, tr, tc, &cfg));
+                } else {
+                    let ord: Vec<i64> = (0..n).map(|i| ordered64(bits(i))).collect();
+                    let mut hi: Vec<i64> = ord.iter().map(|&o| o >> 32).collect();
+                    let mut lo: Vec<i64> = ord.iter().map(|&o| o as u32 as i32 as i64).collect();
+                    let hi = tile::encode_tile(&mut hi, tr, tc, &cfg);
+                    put_varint(&mut out, hi.len() as u64);
+                    out.extend_from_slice(&hi);
+                    out.extend_from_slice(&tile::encode_tile(&mut lo, tr, tc, &cfg));
+                }
+            }
+        }
+        out
+    }
+
+    /// Decodes a tile of `tr x tc` elements.
+    pub fn decode_tile(
+        &self,
+        bytes: &[u8],
+        base: usize,
+        dtype: DType,
+        tr: usize,
+        tc: usize,
+    ) -> Result<ArrayBuf, CodecError> {
+        let n = tr * tc;
+        let mut cur = Cursor::new(bytes, base);
+        let mut out_bits: Vec<u64> = match *self {
+            FloatExact::Scaled { scale } => {
+                let nexc = cur.varint("exception count")?;
+                if nexc > n as u64 {
+                    return Err(CodecError::Corrupt { what: "exception count", offset: base });
+                }
+                let mut exceptions = Vec::with_capacity(nexc as usize);
+                let mut next = 0u64;
+                for _ in 0..nexc {
+                    let i = next.checked_add(cur.varint("exception index")?).filter(|&i| i < n as u64);
+                    let i = i.ok_or(CodecError::Corrupt { what: "exception index", offset: base + cur.pos() })?;
+                    let b = cur.take(dtype.size(), "exception value")?;
+                    let mut v = [0u8; 8];
+                    v[..b.len()].copy_from_slice(b);
+                    exceptions.push((i as usize, u64::from_le_bytes(v)));
+                    next = i + 1;
+                }
+                let k_len = cur.varint("integer plane length")?;
+                let k_len = usize::try_from(k_len)
+                    .map_err(|_| CodecError::Corrupt { what: "integer plane length", offset: base })?;
+                let at = base + cur.pos();
+                let plane = tile::decode_tile(cur.take(k_len, "integer plane")?, at, tr, tc, RawKind::I32)?;
+                let at = base + cur.pos();
+                let corr = tile::decode_tile(cur.rest(), at, tr, tc, RawKind::I32)?;
+                let mut out: Vec<u64> = plane
+                    .iter()
+                    .zip(&corr)
+                    .map(|(&k, &d)| {
+                        let d = d.clamp(-MAX_ULP, MAX_ULP);
+                        match dtype {
+                            DType::F32 => {
+                                let r = ((k as f32) * (scale as f32)).to_bits();
+                                unordered32((ordered32(r) as i64).wrapping_add(d) as i32) as u64
+                            }
+                            _ => unordered64(ordered64(((k as f64) * scale).to_bits()).wrapping_add(d)),
+                        }
+                    })
+                    .collect();
+                for (i, b) in exceptions {
+                    out[i] = b;
+                }
+                out
+            }
+            FloatExact::Bits if dtype == DType::F32 => {
+                let plane = tile::decode_tile(cur.rest(), base, tr, tc, RawKind::I32)?;
+                plane.iter().map(|&v| unordered32(v as i32) as u64).collect()
+            }
+            FloatExact::Bits => {
+                let hi_len = cur.varint("high plane length")?;
+                let hi_len = usize::try_from(hi_len)
+                    .map_err(|_| CodecError::Corrupt { what: "high plane length", offset: base })?;
+                let at = base + cur.pos();
+                let hi = tile::decode_tile(cur.take(hi_len, "high plane")?, at, tr, tc, RawKind::I32)?;
+                let at = base + cur.pos();
+                let lo = tile::decode_tile(cur.rest(), at, tr, tc, RawKind::I32)?;
+                hi.iter().zip(&lo).map(|(&h, &l)| unordered64((h << 32) | (l as u32 as i64))).collect()
+            }
+        };
+        out_bits.truncate(n);
+        Ok(match dtype {
+            DType::F32 => ArrayBuf::F32(out_bits.iter().map(|&b| f32::from_bits(b as u32)).collect()),
+            _ => ArrayBuf::F64(out_bits.iter().map(|&b| f64::from_bits(b)).collect()),
+        })
+    }
+}
+
+/// Maps float32 bits to an i32 whose order is the float order (negative floats reversed); a bijection.
+#[inline(always)]
+fn ordered32(b: u32) -> i32 {
+    let i = b as i32;
+    if i < 0 {
+        i ^ 0x7FFF_FFFF
+    } else {
+        i
+    }
+}
+
+#[inline(always)]
+fn unordered32(o: i32) -> u32 {
+    (if o < 0 { o ^ 0x7FFF_FFFF } else { o }) as u32
+}
+
+#[inline(always)]
+fn ordered64(b: u64) -> i64 {
+    let i = b as i64;
+    if i < 0 {
+        i ^ 0x7FFF_FFFF_FFFF_FFFF
+    } else {
+        i
+    }
+}
+
+#[inline(always)]
+fn unordered64(o: i64) -> u64 {
+    (if o < 0 { o ^ 0x7FFF_FFFF_FFFF_FFFF } else { o }) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bit_maps_are_bijective_and_monotone() {
+        for b in [0u32, 1, 0x8000_0000, 0x8000_0001, 0x7F80_0000, 0xFF80_0000, 0x7FC0_1234, u32::MAX] {
+            assert_eq!(unordered32(ordered32(b)), b);
+        }
+        let xs = [-1e30f32, -1.0, -1e-30, -0.0, 0.0, 1e-30, 1.0, 1e30];
+        for w in xs.windows(2) {
+            assert!(ordered32(w[0].to_bits()) < ordered32(w[1].to_bits()));
+        }
+        for b in [0u64, 1 << 63, u64::MAX, 0x7FF8_0000_0000_0001] {
+            assert_eq!(unordered64(ordered64(b)), b);
+        }
+    }
+
+    #[test]
+    fn analysis_finds_integers_and_scales() {
+        let ints: Vec<f32> = (0..1000).map(|i| ((i * 37) % 201 - 100) as f32).collect();
+        assert_eq!(FloatExact::analyse(ArrayRef::F32(&ints)), FloatExact::Scaled { scale: 1.0 });
+        let s = 2.0053869676e-09f32;
+        let scaled: Vec<f32> = (0..1000).map(|i| (((i * 37) % 201 - 100) as f32) * s).collect();
+        assert_eq!(FloatExact::analyse(ArrayRef::F32(&scaled)), FloatExact::Scaled { scale: s as f64 });
+        let noise: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.731).sin() * 1e-3).collect();
+        assert_eq!(FloatExact::analyse(ArrayRef::F64(&noise)), FloatExact::Bits);
+    }
+}
