@@ -163,12 +163,51 @@ fn transpose(a: &ArrayBuf, rows: usize, cols: usize) -> ArrayBuf {
     }
 }
 
-/// Reads a `.npy` file.
+/// Reads a `.npy` file. The elements are read straight into their typed buffer, so peak memory is the array itself
+/// (plus one transposed copy for Fortran order).
 pub fn read(path: &std::path::Path) -> Result<Npy, Error> {
     let mut f = std::fs::File::open(path)?;
-    let mut bytes = Vec::new();
-    f.read_to_end(&mut bytes)?;
-    parse(&bytes)
+    let file_len = f.metadata()?.len();
+    // The header is at most MAX_HEADER bytes past the 12-byte preamble.
+    let mut head = Vec::new();
+    (&mut f).take((MAX_HEADER + 12) as u64).read_to_end(&mut head)?;
+    let (dtype, big, fortran, shape, offset) = parse_header(&head)?;
+    let (rows, cols) = view_2d(&shape).ok_or_else(|| bad("shape overflows"))?;
+    let n = rows.checked_mul(cols).ok_or_else(|| bad("shape overflows"))?;
+    let need = n.checked_mul(dtype.size()).ok_or_else(|| bad("shape overflows"))?;
+    if (offset as u64).saturating_add(need as u64) > file_len {
+        return Err(bad(format!("file holds {} data bytes, shape {:?} needs {need}", file_len - offset as u64, shape)));
+    }
+    if fortran && shape.len() > 2 {
+        return Err(bad("Fortran-ordered arrays of rank > 2 are not supported"));
+    }
+    use std::io::{Seek, SeekFrom};
+    f.seek(SeekFrom::Start(offset as u64))?;
+    fn fill<T: bytemuck::Pod + Default>(f: &mut std::fs::File, n: usize, swap: impl Fn(T) -> T) -> std::io::Result<Vec<T>> {
+        let mut v = vec![T::default(); n];
+        f.read_exact(bytemuck::cast_slice_mut(&mut v))?;
+        v.iter_mut().for_each(|x| *x = swap(*x));
+        Ok(v)
+    }
+    // Elements are stored little-endian (or big-endian when `big`): convert from the file's order to ours.
+    let le = |big: bool| !big;
+    let mut data = match dtype {
+        DType::I16 => ArrayBuf::I16(fill(&mut f, n, |x: i16| if le(big) { i16::from_le(x) } else { i16::from_be(x) })?),
+        DType::U16 => ArrayBuf::U16(fill(&mut f, n, |x: u16| if le(big) { u16::from_le(x) } else { u16::from_be(x) })?),
+        DType::I32 => ArrayBuf::I32(fill(&mut f, n, |x: i32| if le(big) { i32::from_le(x) } else { i32::from_be(x) })?),
+        DType::F32 => ArrayBuf::F32(fill(&mut f, n, |x: f32| {
+            let b = x.to_bits();
+            f32::from_bits(if le(big) { u32::from_le(b) } else { u32::from_be(b) })
+        })?),
+        DType::F64 => ArrayBuf::F64(fill(&mut f, n, |x: f64| {
+            let b = x.to_bits();
+            f64::from_bits(if le(big) { u64::from_le(b) } else { u64::from_be(b) })
+        })?),
+    };
+    if fortran && shape.len() == 2 {
+        data = transpose(&data, cols, rows);
+    }
+    Ok(Npy { shape, rows, cols, data })
 }
 
 /// Writes a C-ordered, little-endian `.npy` (version 1.0) of the given shape.
@@ -233,6 +272,22 @@ mod tests {
         }
         let n = parse(&b).unwrap();
         assert_eq!(n.data, ArrayBuf::I32(vec![1, 2, 3, 4, 5, 6]));
+    }
+
+    #[test]
+    fn reading_a_file_matches_parsing_its_bytes() {
+        let dir = std::env::temp_dir().join(format!("daspack-npy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for a in [ArrayBuf::I16(vec![1, -2, 3, -4]), ArrayBuf::F64(vec![0.5, -1.5, f64::MAX, 1e-300])] {
+            let mut buf = Vec::new();
+            write(&mut buf, &a, &[2, 2]).unwrap();
+            let path = dir.join("a.npy");
+            std::fs::write(&path, &buf).unwrap();
+            assert_eq!(read(&path).unwrap(), parse(&buf).unwrap());
+            std::fs::write(&path, &buf[..buf.len() - 1]).unwrap();
+            assert!(read(&path).is_err());
+        }
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Long benchmark (minutes; not part of the tests): daspack on the real corpus beside the peer codecs measured in the
+# same run, speed on a >= 100 MB int32 array (the AP Sensing recording tiled 41x in time) on 1 and 2 threads, fixed
+# accuracy beside SZ3 and ZFP, and peak memory. Writes target/bench/*.json and docs/benchmarks.md.
+# Peers come from ../shared/bench/peers.py in a venv outside the repo ($PEERS_VENV, default /root/peers-venv),
+# created here when missing.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+DATA="$SHARED/data/das"
+[ -d "$DATA" ] || { echo "bench needs the corpus at $DATA"; exit 1; }
+PEERS_VENV="${PEERS_VENV:-/root/peers-venv}"
+OUT=target/bench
+REPEATS="${REPEATS:-5}"
+mkdir -p "$OUT"
+cargo build --release -q -p daspack-cli
+BIN=./target/release/daspack
+
+if [ ! -x "$PEERS_VENV/bin/python" ]; then
+    log "peer venv at $PEERS_VENV"
+    python3 -m venv "$PEERS_VENV"
+    "$PEERS_VENV/bin/pip" install -q -r "$SHARED/bench/requirements.txt"
+fi
+"$PEERS_VENV/bin/python" -c "import zfpy, pysz" 2>/dev/null || "$PEERS_VENV/bin/pip" install -q zfpy pysz
+PY="$PEERS_VENV/bin/python"
+
+log "daspack, lossless, 1 thread, every corpus file"
+$BIN bench --threads 1 --repeats "$REPEATS" --json "$OUT/ours_lossless.json" "$DATA"/*.npy
+log "daspack, fixed accuracy E = std/100, float files"
+$BIN bench --threads 1 --repeats "$REPEATS" --rel-error 0.01 --json "$OUT/ours_fixed.json" "$DATA"/*f32*.npy "$DATA"/*f64*.npy
+log "peers, lossless, same files"
+"$PY" "$SHARED/bench/peers.py" --files "$DATA/*.npy" --codecs 'pcodec*,flac*,zstd-3-shuffle,blosc2-bitshuffle-zstd-t1,daspack-t1' \
+    --repeats 3 --json "$OUT/peers_lossless.json" > /dev/null
+log "peers, fixed accuracy (SZ3, ZFP) with the same bound"
+"$PY" scripts/bench_lossy_peers.py "$DATA" "$OUT/lossy_peers.json"
+
+log "large int32 array: AP Sensing tiled 41x in time"
+"$PY" - "$DATA/apsensing_int32_150x4082.npy" "$OUT/big.npy" <<'PYEOF'
+import sys, numpy as np
+a = np.load(sys.argv[1]); np.save(sys.argv[2], np.tile(a, (41, 1)))
+PYEOF
+$BIN bench --threads 1 --repeats "$REPEATS" --json "$OUT/ours_big_t1.json" "$OUT/big.npy"
+$BIN bench --threads 2 --repeats "$REPEATS" --json "$OUT/ours_big_t2.json" "$OUT/big.npy"
+"$PY" "$SHARED/bench/peers.py" --files "$OUT/big.npy" --codecs 'daspack-t1,pcodec-8-rowmajor,zstd-3-shuffle' --repeats 3 \
+    --json "$OUT/peers_big.json" > /dev/null
+log "peak memory"
+/usr/bin/time -v $BIN compress --threads 2 "$OUT/big.npy" "$OUT/big.dpk" --force 2> "$OUT/mem_compress.txt"
+/usr/bin/time -v $BIN decompress --threads 2 "$OUT/big.dpk" "$OUT/big_back.npy" --force 2> "$OUT/mem_decompress.txt"
+cmp "$OUT/big.npy" "$OUT/big_back.npy"
+
+"$PY" scripts/bench_report.py "$OUT" docs/benchmarks.md
+echo "wrote docs/benchmarks.md"

@@ -1,0 +1,84 @@
+"""Writes docs/benchmarks.md from the JSON files of scripts/bench.sh (all measured in the same run)."""
+import json, os, re, sys, math, platform, datetime
+
+d, out = sys.argv[1], sys.argv[2]
+load = lambda n: json.load(open(os.path.join(d, n)))
+ours = {r["file"]: r for r in load("ours_lossless.json")}
+fixed = {r["file"]: r for r in load("ours_fixed.json")}
+peers = load("peers_lossless.json")
+lossy = {r["file"]: r for r in load("lossy_peers.json")}
+best = {}
+for r in peers["results"]:
+    if r.get("status") != "ok":
+        continue
+    f = os.path.basename(r["file"])
+    best.setdefault(f, {})[r["codec"]] = r
+
+L = []
+w = L.append
+w("# Benchmarks")
+w("")
+w(f"Measured by `bash scripts/bench.sh` on {datetime.date.today()} on this project's build machine ({os.cpu_count()} cores, "
+  f"{platform.machine()}), release build. MB = 1e6 bytes of original data; speeds are medians of several in-memory runs "
+  "(`daspack bench`: 5; peers.py: 3). Every daspack decode is checked bit-exact (lossless) or against the bound. "
+  "Peers were measured in the same run with `../shared/bench/peers.py`.")
+w("")
+w("## Lossless ratio on the real DAS corpus (one thread)")
+w("")
+w("| file | dtype | daspack | comp MB/s | dec MB/s | best peer | best peer ratio | ours / best | pcodec-8 | flac-8 | upstream alpha | zstd-3+shuffle |")
+w("|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+logs = {"int": [], "float": []}
+for f in sorted(ours):
+    o = ours[f]
+    p = best.get(f, {})
+    cands = {k: v["ratio"] for k, v in p.items()}
+    bname, bratio = max(cands.items(), key=lambda kv: kv[1]) if cands else ("-", float("nan"))
+    rel = o["ratio"] / bratio if cands else float("nan")
+    kind = "float" if o["dtype"].startswith("float") else "int"
+    if cands:
+        logs[kind].append(math.log(rel))
+    g = lambda n: f"{cands[n]:.3f}" if n in cands else "n/a"
+    pc = max([cands[k] for k in cands if k.startswith("pcodec")], default=None)
+    w(f"| {f} | {o['dtype']} | **{o['ratio']:.3f}** | {o['compress_mb_s']:.1f} | {o['decompress_mb_s']:.1f} | {bname} | {bratio:.3f} | "
+      f"{rel:.3f} | {pc if pc is None else f'{pc:.3f}'} | {g('flac-8')} | {g('daspack-t1')} | {g('zstd-3-shuffle')} |")
+w("")
+for kind, v in logs.items():
+    if v:
+        w(f"- geometric mean of ours / best peer, {kind} files: **{math.exp(sum(v) / len(v)):.4f}** ({len(v)} files)")
+w("")
+w("## Fixed accuracy, E = std / 100 (one thread)")
+w("")
+w("| file | E | daspack ratio | max error | SZ3 ratio | ZFP ratio |")
+w("|---|---:|---:|---:|---:|---:|")
+for f in sorted(fixed):
+    o, l = fixed[f], lossy.get(f, {})
+    sz3 = l.get("sz3", {}).get("ratio")
+    zfp = l.get("zfp", {}).get("ratio")
+    w(f"| {f} | {o['abs_error']:.4g} | **{o['ratio']:.3f}** | {o['max_abs_error']:.4g} | "
+      f"{'n/a' if sz3 is None else f'{sz3:.3f}'} | {'n/a' if zfp is None else f'{zfp:.3f}'} |")
+w("")
+t1 = load("ours_big_t1.json")[0]
+t2 = load("ours_big_t2.json")[0]
+pb = {r["codec"]: r for r in load("peers_big.json")["results"] if r.get("status") == "ok"}
+w(f"## Speed on a large int32 array ({t1['rows']} x {t1['cols']}, {t1['bytes'] / 1e6:.1f} MB: the AP Sensing file tiled 41x in time)")
+w("")
+w("| codec | threads | ratio | compress MB/s | decompress MB/s |")
+w("|---|---:|---:|---:|---:|")
+w(f"| daspack | 1 | {t1['ratio']:.3f} | {t1['compress_mb_s']:.1f} | {t1['decompress_mb_s']:.1f} |")
+w(f"| daspack | 2 | {t2['ratio']:.3f} | {t2['compress_mb_s']:.1f} | {t2['decompress_mb_s']:.1f} |")
+for k, r in pb.items():
+    w(f"| {k} (peers.py) | {r['threads']} | {r['ratio']:.3f} | {r['comp_MBps']:.1f} | {r['decomp_MBps']:.1f} |")
+w("")
+w(f"- two threads / one thread: compress {t2['compress_mb_s'] / t1['compress_mb_s']:.2f}x, decompress {t2['decompress_mb_s'] / t1['decompress_mb_s']:.2f}x")
+if "daspack-t1" in pb:
+    u = pb["daspack-t1"]
+    w(f"- daspack / upstream DASPack alpha, one thread: compress {t1['compress_mb_s'] / u['comp_MBps']:.2f}x, decompress {t1['decompress_mb_s'] / u['decomp_MBps']:.2f}x, ratio {t1['ratio'] / u['ratio']:.3f}x")
+def rss(name):
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(os.path.join(d, name)).read())
+    return int(m.group(1)) * 1024 if m else None
+c, dd = rss("mem_compress.txt"), rss("mem_decompress.txt")
+comp_size = os.path.getsize(os.path.join(d, "big.dpk"))
+limit = 1.2 * (t1["bytes"] + comp_size) + 64 * 2**20
+w(f"- peak RSS (`/usr/bin/time -v`, 2 threads): compress {c / 2**20:.0f} MiB (target <= 1.2 x (input + output) + 64 MiB = {limit / 2**20:.0f} MiB), decompress {dd / 2**20:.0f} MiB")
+w("")
+open(out, "w").write("\n".join(L) + "\n")
