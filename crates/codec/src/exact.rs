@@ -193,17 +193,14 @@ impl FloatExact {
                 out.extend_from_slice(&tile::encode_tile(&mut corr, tr, tc, &cfg));
             }
             FloatExact::Bits => {
-                if dtype == DType::F32 {
-                    let mut plane: Vec<i64> = (0..n).map(|i| ordered32(bits(i) as u32) as i64).collect();
-                    out.extend_from_slice(&tile::encode_tile(&mut plane, tr, tc, &cfg));
+                let planes = encode_bit_planes(dtype, n, tr, tc, &bits, &cfg);
+                let predicted = encode_predicted(dtype, n, tr, tc, &bits, &cfg);
+                if predicted.len() < planes.len() {
+                    out.push(VARIANT_PREDICTED);
+                    out.extend_from_slice(&predicted);
                 } else {
-                    let ord: Vec<i64> = (0..n).map(|i| ordered64(bits(i))).collect();
-                    let mut hi: Vec<i64> = ord.iter().map(|&o| o >> 32).collect();
-                    let mut lo: Vec<i64> = ord.iter().map(|&o| o as u32 as i32 as i64).collect();
-                    let hi = tile::encode_tile(&mut hi, tr, tc, &cfg);
-                    put_varint(&mut out, hi.len() as u64);
-                    out.extend_from_slice(&hi);
-                    out.extend_from_slice(&tile::encode_tile(&mut lo, tr, tc, &cfg));
+                    out.push(VARIANT_PLANES);
+                    out.extend_from_slice(&planes);
                 }
             }
         }
@@ -264,20 +261,11 @@ impl FloatExact {
                 }
                 out
             }
-            FloatExact::Bits if dtype == DType::F32 => {
-                let plane = tile::decode_tile(cur.rest(), base, tr, tc, RawKind::I32)?;
-                plane.iter().map(|&v| unordered32(v as i32) as u64).collect()
-            }
-            FloatExact::Bits => {
-                let hi_len = cur.varint("high plane length")?;
-                let hi_len = usize::try_from(hi_len)
-                    .map_err(|_| CodecError::Corrupt { what: "high plane length", offset: base })?;
-                let at = base + cur.pos();
-                let hi = tile::decode_tile(cur.take(hi_len, "high plane")?, at, tr, tc, RawKind::I32)?;
-                let at = base + cur.pos();
-                let lo = tile::decode_tile(cur.rest(), at, tr, tc, RawKind::I32)?;
-                hi.iter().zip(&lo).map(|(&h, &l)| unordered64((h << 32) | (l as u32 as i64))).collect()
-            }
+            FloatExact::Bits => match cur.u8("float variant")? {
+                VARIANT_PLANES => decode_bit_planes(&mut cur, base, dtype, tr, tc)?,
+                VARIANT_PREDICTED => decode_predicted(&mut cur, base, dtype, tr, tc)?,
+                _ => return Err(CodecError::Corrupt { what: "float variant", offset: base }),
+            },
         };
         out_bits.truncate(n);
         Ok(match dtype {
@@ -285,6 +273,170 @@ impl FloatExact {
             _ => ArrayBuf::F64(out_bits.iter().map(|&b| f64::from_bits(b)).collect()),
         })
     }
+}
+
+/// Mode 3 tile variants.
+const VARIANT_PLANES: u8 = 0;
+const VARIANT_PREDICTED: u8 = 1;
+
+fn encode_bit_planes(
+    dtype: DType,
+    n: usize,
+    tr: usize,
+    tc: usize,
+    bits: &dyn Fn(usize) -> u64,
+    cfg: &TileConfig,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    if dtype == DType::F32 {
+        let mut plane: Vec<i64> = (0..n).map(|i| ordered32(bits(i) as u32) as i64).collect();
+        out.extend_from_slice(&tile::encode_tile(&mut plane, tr, tc, cfg));
+    } else {
+        let ord: Vec<i64> = (0..n).map(|i| ordered64(bits(i))).collect();
+        let mut hi: Vec<i64> = ord.iter().map(|&o| o >> 32).collect();
+        let mut lo: Vec<i64> = ord.iter().map(|&o| o as u32 as i32 as i64).collect();
+        let hi = tile::encode_tile(&mut hi, tr, tc, cfg);
+        put_varint(&mut out, hi.len() as u64);
+        out.extend_from_slice(&hi);
+        out.extend_from_slice(&tile::encode_tile(&mut lo, tr, tc, cfg));
+    }
+    out
+}
+
+fn decode_bit_planes(
+    cur: &mut Cursor,
+    base: usize,
+    dtype: DType,
+    tr: usize,
+    tc: usize,
+) -> Result<Vec<u64>, CodecError> {
+    if dtype == DType::F32 {
+        let at = base + cur.pos();
+        let plane = tile::decode_tile(cur.rest(), at, tr, tc, RawKind::I32)?;
+        return Ok(plane.iter().map(|&v| unordered32(v as i32) as u64).collect());
+    }
+    let hi_len = cur.varint("high plane length")?;
+    let hi_len =
+        usize::try_from(hi_len).map_err(|_| CodecError::Corrupt { what: "high plane length", offset: base })?;
+    let at = base + cur.pos();
+    let hi = tile::decode_tile(cur.take(hi_len, "high plane")?, at, tr, tc, RawKind::I32)?;
+    let at = base + cur.pos();
+    let lo = tile::decode_tile(cur.rest(), at, tr, tc, RawKind::I32)?;
+    Ok(hi.iter().zip(&lo).map(|(&h, &l)| unordered64((h << 32) | (l as u32 as i64))).collect())
+}
+
+/// Float-domain predictors of sample `(t, c)` from already known samples (as f64 values of the element type).
+/// N: previous time sample; W: previous channel; Lorenzo: N + W - NW; Linear: 2N - NN. Borders fall back to
+/// W (first row) or N (first column), and 0 for the first sample.
+const PREDICTORS: u8 = 4;
+
+#[inline(always)]
+fn float_prediction(which: u8, x: &[f64], t: usize, c: usize, cols: usize, dtype: DType) -> u64 {
+    let at = |t: usize, c: usize| x[t * cols + c];
+    let p = if t == 0 {
+        if c == 0 {
+            0.0
+        } else {
+            at(0, c - 1)
+        }
+    } else if c == 0 && which != 3 || which == 0 {
+        at(t - 1, c)
+    } else {
+        match which {
+            1 => at(t, c - 1),
+            2 => (at(t - 1, c) + at(t, c - 1)) - at(t - 1, c - 1),
+            _ if t >= 2 => 2.0 * at(t - 1, c) - at(t - 2, c),
+            _ => at(t - 1, c),
+        }
+    };
+    match dtype {
+        DType::F32 => ordered32((p as f32).to_bits()) as i64 as u64,
+        _ => ordered64(p.to_bits()) as u64,
+    }
+}
+
+#[inline(always)]
+fn ordered_of(dtype: DType, b: u64) -> i64 {
+    match dtype {
+        DType::F32 => ordered32(b as u32) as i64,
+        _ => ordered64(b),
+    }
+}
+
+fn encode_predicted(
+    dtype: DType,
+    n: usize,
+    tr: usize,
+    tc: usize,
+    bits: &dyn Fn(usize) -> u64,
+    cfg: &TileConfig,
+) -> Vec<u8> {
+    let vals: Vec<f64> = (0..n)
+        .map(|i| match dtype {
+            DType::F32 => f32::from_bits(bits(i) as u32) as f64,
+            _ => f64::from_bits(bits(i)),
+        })
+        .collect();
+    let ords: Vec<i64> = (0..n).map(|i| ordered_of(dtype, bits(i))).collect();
+    // Pick the predictor with the smallest sum of residual bit lengths.
+    let mut best = (u64::MAX, 0u8);
+    for which in 0..PREDICTORS {
+        let mut cost = 0u64;
+        for t in 0..tr {
+            for c in 0..tc {
+                let i = t * tc + c;
+                let r = ords[i].wrapping_sub(float_prediction(which, &vals, t, c, tc, dtype) as i64);
+                cost += 64 - r.unsigned_abs().leading_zeros() as u64;
+            }
+        }
+        if cost < best.0 {
+            best = (cost, which);
+        }
+    }
+    let which = best.1;
+    let mut resid: Vec<i64> = (0..n)
+        .map(|i| ords[i].wrapping_sub(float_prediction(which, &vals, i / tc, i % tc, tc, dtype) as i64))
+        .collect();
+    // The residuals are already decorrelated: code them with contexts only (no further prediction).
+    let cfg = TileConfig {
+        raw: RawKind::I64,
+        auto: false,
+        lt: 0,
+        lx: 0,
+        shape: tile::Shape { time: 0, space: 0, cross: 0 },
+        ..*cfg
+    };
+    let mut out = vec![which];
+    out.extend_from_slice(&tile::encode_tile(&mut resid, tr, tc, &cfg));
+    out
+}
+
+fn decode_predicted(cur: &mut Cursor, base: usize, dtype: DType, tr: usize, tc: usize) -> Result<Vec<u64>, CodecError> {
+    let which = cur.u8("float predictor")?;
+    if which >= PREDICTORS {
+        return Err(CodecError::Corrupt { what: "float predictor", offset: base + cur.pos() });
+    }
+    let at = base + cur.pos();
+    let resid = tile::decode_tile(cur.rest(), at, tr, tc, RawKind::I64)?;
+    let n = tr * tc;
+    let mut vals = vec![0f64; n];
+    let mut out = vec![0u64; n];
+    for t in 0..tr {
+        for c in 0..tc {
+            let i = t * tc + c;
+            let o = (float_prediction(which, &vals, t, c, tc, dtype) as i64).wrapping_add(resid[i]);
+            let b = match dtype {
+                DType::F32 => unordered32(o as i32) as u64,
+                _ => unordered64(o),
+            };
+            vals[i] = match dtype {
+                DType::F32 => f32::from_bits(b as u32) as f64,
+                _ => f64::from_bits(b),
+            };
+            out[i] = b;
+        }
+    }
+    Ok(out)
 }
 
 /// Maps float32 bits to an i32 whose order is the float order (negative floats reversed); a bijection.

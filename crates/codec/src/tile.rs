@@ -33,6 +33,7 @@ pub(crate) enum RawKind {
     I16,
     U16,
     I32,
+    I64,
 }
 
 impl RawKind {
@@ -40,6 +41,7 @@ impl RawKind {
         match self {
             RawKind::I16 | RawKind::U16 => 2,
             RawKind::I32 => 4,
+            RawKind::I64 => 8,
         }
     }
 }
@@ -92,6 +94,7 @@ pub(crate) fn encode_tile(x: &mut [i64], rows: usize, cols: usize, cfg: &TileCon
             RawKind::I16 => out.extend_from_slice(&(v as i16).to_le_bytes()),
             RawKind::U16 => out.extend_from_slice(&(v as u16).to_le_bytes()),
             RawKind::I32 => out.extend_from_slice(&(v as i32).to_le_bytes()),
+            RawKind::I64 => out.extend_from_slice(&v.to_le_bytes()),
         }
     }
     out
@@ -332,6 +335,10 @@ pub(crate) fn decode_tile(
                 RawKind::I32 => {
                     body.chunks_exact(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64).collect()
                 }
+                RawKind::I64 => body
+                    .chunks_exact(8)
+                    .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+                    .collect(),
             })
         }
         m @ (METHOD_PREDICTIVE | METHOD_PREDICTIVE_STATIC) => decode_predictive(&mut cur, base, rows, cols, m),

@@ -6,9 +6,9 @@
 //! other). The decoder needs one table lookup and one multiply per symbol, where the adaptive binary coder needs
 //! several dependent binary decisions.
 //!
-//! Residual symbols (see [`symbol_of`]): 0 for zero, 1 for +-1, `2k - 2 + b` for magnitudes of bit length
-//! `k` in 2..=31 whose bit below the leading one is `b`, and [`ESCAPE_SYMBOL`] for bit lengths 32..=64. Sign and the
-//! remaining low bits go to the raw bit stream exactly as in [`crate::residual`].
+//! Residual symbols (see [`symbol_of`]): 0 for zero, 1 for +-1, and `2k - 2 + b` for magnitudes of bit length
+//! `k` in 2..=64 whose bit below the leading one is `b`. Sign and the remaining low bits go to the raw bit stream
+//! exactly as in [`crate::residual`].
 
 use crate::raw::{RawReader, RawWriter};
 use crate::residual::MAX_CONTEXTS;
@@ -16,9 +16,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 /// Number of residual symbols.
-pub const NSYM: usize = 63;
-/// Symbol for magnitudes of 32 bits or more.
-pub const ESCAPE_SYMBOL: u8 = 62;
+pub const NSYM: usize = 128;
 const SCALE_BITS: u32 = 12;
 const TOTAL: u32 = 1 << SCALE_BITS;
 const RANS_L: u32 = 1 << 16;
@@ -35,17 +33,10 @@ pub fn symbol_of(r: i64, raw: &mut RawWriter) -> u8 {
             raw.put(sign as u32, 1);
             1
         }
-        2..=31 => {
+        _ => {
             let top = (m >> (k - 2)) & 1;
             raw.put_long(((m & ((1u64 << (k - 2)) - 1)) << 1) | sign, k - 1);
             (2 * k - 2 + top as u32) as u8
-        }
-        _ => {
-            let top = (m >> (k - 2)) & 1;
-            raw.put(k - 32, 6);
-            raw.put(top as u32, 1);
-            raw.put_long(((m & ((1u64 << (k - 2)) - 1)) << 1) | sign, k - 1);
-            ESCAPE_SYMBOL
         }
     }
 }
@@ -56,11 +47,8 @@ pub fn residual_of(sym: u8, raw: &mut RawReader) -> i64 {
     let (k, top) = match sym {
         0 => return 0,
         1 => return if raw.get(1) == 1 { -1 } else { 1 },
-        ESCAPE_SYMBOL => {
-            let k = (32 + raw.get(6)).min(64);
-            (k, raw.get(1) as u64)
-        }
-        s => ((s as u32 + 2) / 2, (s & 1) as u64),
+        // Symbols above 127 never come out of a valid table; clamp so a corrupt one cannot shift out of range.
+        s => (((s as u32 + 2) / 2).min(64), (s & 1) as u64),
     };
     let field = raw.get_long(k - 1);
     let m = (1u64 << (k - 1)) | (top << (k - 2)) | (field >> 1);
