@@ -2,6 +2,7 @@
 
 mod bench;
 mod output;
+mod sensor;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -32,6 +33,9 @@ enum Command {
     },
     /// Benchmark the codec on .npy files beside zstd-3 on byte-shuffled data (median of several runs, in memory).
     Bench(bench::BenchArgs),
+    /// The prefix-code codec for slow 12-bit sensors (protocol v0.2).
+    #[command(subcommand)]
+    Sensor(sensor::SensorCommand),
 }
 
 /// Codec parameters shared by `compress`, `demo` and `bench`.
@@ -151,6 +155,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Decompress(a) => decompress(a),
         Command::Info { input } => info(&input),
         Command::Bench(a) => bench::run(a),
+        Command::Sensor(c) => sensor::run(c),
     }
 }
 

@@ -139,8 +139,24 @@ fn lossless_float_round_trip_and_info_names_the_path() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in ["demo", "compress", "decompress", "info", "bench"] {
+    for sub in ["demo", "compress", "decompress", "info", "bench", "sensor"] {
         let out = daspack(&[sub, "--help"]);
         assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Usage"), "{sub}");
     }
+}
+
+#[test]
+fn sensor_encode_decode_round_trips_the_text_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let txt = dir.path().join("t.txt");
+    std::fs::write(&txt, "100\n101\n101\nNA\n101\n100\n-2048\n2047\n").unwrap();
+    let bin = dir.path().join("t.bin");
+    let back = dir.path().join("back.txt");
+    let out = daspack(&["sensor", "encode", s(&txt), s(&bin)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = daspack(&["sensor", "decode", s(&bin), s(&back), "--count", "8"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&txt).unwrap(), std::fs::read_to_string(&back).unwrap());
+    std::fs::write(&txt, "1\n4096\n").unwrap();
+    assert_clean_error(&daspack(&["sensor", "encode", s(&txt), s(&dir.path().join("x.bin"))]), "line 2");
 }
