@@ -504,7 +504,18 @@ fn predictions(x: &[i64], rows: usize, cols: usize, p: &Predictor, range: Range<
     if !int.is_empty(rows) {
         let round = if p.shift > 0 { 1i64 << (p.shift - 1) } else { 0 };
         let (c0, c1) = (int.col0, int.col1);
-        for t in int.row0.max(range.start)..range.end {
+        let first = int.row0.max(range.start);
+        if c0 == 0 && c1 == cols && first < range.end {
+            // Full-width interior (always for one channel): the rows are contiguous, so each tap is one long axpy.
+            let acc = &mut pred[first * cols..range.end * cols];
+            acc.fill(round);
+            for tap in &p.taps {
+                let src = (first - tap.dt as usize) * cols;
+                axpy(acc, &x[src..src + acc.len()], tap.coef as i64);
+            }
+            acc.iter_mut().for_each(|a| *a >>= p.shift);
+        }
+        for t in (first..range.end).filter(|_| !(c0 == 0 && c1 == cols)) {
             let acc = &mut pred[t * cols + c0..t * cols + c1];
             acc.fill(round);
             for tap in &p.taps {
