@@ -92,7 +92,7 @@ fn mode_bytes(mode: Mode) -> (u8, u64) {
     }
 }
 
-pub(crate) fn assemble(h: &Header, tiles: &[Vec<u8>]) -> Vec<u8> {
+pub(crate) fn assemble(h: &Header, tiles: Vec<Vec<u8>>) -> Vec<u8> {
     let data_len: usize = tiles.iter().map(Vec::len).sum();
     let mut out = Vec::with_capacity(HEADER_LEN + tiles.len() * INDEX_ENTRY_LEN + 4 + data_len);
     let (mode, step) = mode_bytes(h.mode);
@@ -105,14 +105,15 @@ pub(crate) fn assemble(h: &Header, tiles: &[Vec<u8>]) -> Vec<u8> {
     out.extend_from_slice(&h.abs_error.to_le_bytes());
     out.extend_from_slice(&step.to_le_bytes());
     out.extend_from_slice(&(tiles.len() as u32).to_le_bytes());
-    for t in tiles {
+    for t in &tiles {
         out.extend_from_slice(&(t.len() as u32).to_le_bytes());
         out.extend_from_slice(&crc32fast::hash(t).to_le_bytes());
     }
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
+    // Each tile is freed as soon as it is copied, so peak memory is about one output, not two.
     for t in tiles {
-        out.extend_from_slice(t);
+        out.extend_from_slice(&t);
     }
     out
 }

@@ -194,7 +194,7 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
         tiles: Vec::new(),
         data_start: 0,
     };
-    Ok(format::assemble(&header, &tiles))
+    Ok(format::assemble(&header, tiles))
 }
 
 /// Reads the header and tile index of a stream without decoding any tile.

@@ -83,7 +83,7 @@ pub(crate) struct TileConfig {
 pub(crate) fn encode_tile(x: &mut [i64], rows: usize, cols: usize, cfg: &TileConfig) -> Vec<u8> {
     let raw_len = 1 + x.len() * cfg.raw.size();
     let mut out = Vec::with_capacity(raw_len / 2);
-    let coded = encode_predictive(x.to_vec(), rows, cols, cfg, &mut out);
+    let coded = encode_predictive(x, rows, cols, cfg, &mut out);
     if coded && out.len() < raw_len {
         return out;
     }
@@ -182,14 +182,23 @@ fn choose_predictor(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig, range
 }
 
 /// Writes method 1 into `out`; false when the tile cannot use it (never, today, but kept for future limits).
-fn encode_predictive(mut x: Vec<i64>, rows: usize, cols: usize, cfg: &TileConfig, out: &mut Vec<u8>) -> bool {
+fn encode_predictive(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig, out: &mut Vec<u8>) -> bool {
     out.push(match cfg.entropy {
         Entropy::Adaptive => METHOD_PREDICTIVE,
         Entropy::Static => METHOD_PREDICTIVE_STATIC,
     });
     out.push(cfg.lt);
     out.push(cfg.lx);
-    wavelet::forward_2d(&mut x, rows, cols, cfg.lt as u32, cfg.lx as u32);
+    // Only a wavelet needs a working copy of the tile.
+    let transformed;
+    let x = if cfg.lt > 0 || cfg.lx > 0 {
+        let mut w = x.to_vec();
+        wavelet::forward_2d(&mut w, rows, cols, cfg.lt as u32, cfg.lx as u32);
+        transformed = w;
+        &transformed[..]
+    } else {
+        x
+    };
     let bands = wavelet::bands(rows, cols, cfg.lt as u32, cfg.lx as u32);
     let mut sink = match cfg.entropy {
         Entropy::Adaptive => Sink::Adaptive(ResidualModel::new(), RangeEncoder::with_capacity(x.len())),
@@ -199,7 +208,7 @@ fn encode_predictive(mut x: Vec<i64>, rows: usize, cols: usize, cfg: &TileConfig
     let mut band_buf = Vec::new();
     let mut mags = Vec::new();
     for band in &bands {
-        extract(&x, cols, band, &mut band_buf);
+        extract(x, cols, band, &mut band_buf);
         let (br, bc) = (band.rows, band.cols);
         let seg = segment_rows(br, cfg.segment_rows);
         let segments: Vec<Range<usize>> = (0..br).step_by(seg.max(1)).map(|s0| s0..(s0 + seg).min(br)).collect();
