@@ -24,7 +24,7 @@ enum Command {
     Demo(DemoArgs),
     /// Compress a .npy array (time x channel) into a daspack stream.
     Compress(CompressArgs),
-    /// Decompress a daspack stream into a .npy file.
+    /// Decompress a daspack stream into a .npy file, or a Bloscpack (.blp) file into its payload.
     Decompress(DecompressArgs),
     /// Print the header and tile index of a daspack stream.
     Info {
@@ -237,9 +237,31 @@ fn compress(a: CompressArgs) -> Result<()> {
 fn decompress(a: DecompressArgs) -> Result<()> {
     output::check_target(&a.output, a.force)?;
     let packed = read_file(&a.input)?;
+    if packed.starts_with(b"blpk") {
+        return decompress_blp(&packed, &a);
+    }
     let (h, arr) =
         daspack::decompress(&packed, a.threads).with_context(|| format!("cannot decompress {}", a.input.display()))?;
     output::write_atomic(&a.output, a.force, |w| Ok(npy::write(w, &arr, &[h.rows as usize, h.cols as usize])?))
+}
+
+/// Bloscpack: the raw payload, as `blpk d` writes it; an `.npy` output gets numpy's header back when the metadata
+/// describes an array (as bloscpack's `pack_ndarray` stores it).
+fn decompress_blp(packed: &[u8], a: &DecompressArgs) -> Result<()> {
+    use daspack::container::blp;
+    let file = blp::read(packed).with_context(|| format!("cannot decompress {}", a.input.display()))?;
+    let wants_npy = a.output.extension().is_some_and(|e| e == "npy");
+    let header = match (&file.metadata, wants_npy) {
+        (Some(meta), true) => blp::NumpyMeta::from_metadata(meta)?.map(|m| m.npy_header()),
+        _ => None,
+    };
+    output::write_atomic(&a.output, a.force, |w| {
+        use std::io::Write;
+        if let Some(h) = &header {
+            w.write_all(h)?;
+        }
+        Ok(w.write_all(&file.data)?)
+    })
 }
 
 fn info(input: &Path) -> Result<()> {

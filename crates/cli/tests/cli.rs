@@ -160,3 +160,34 @@ fn sensor_encode_decode_round_trips_the_text_series() {
     std::fs::write(&txt, "1\n4096\n").unwrap();
     assert_clean_error(&daspack(&["sensor", "encode", s(&txt), s(&dir.path().join("x.bin"))]), "line 2");
 }
+
+#[test]
+fn bloscpack_golden_files_decompress_like_blpk() {
+    let golden = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/golden/bloscpack"));
+    if !golden.exists() {
+        eprintln!("skipped: golden files absent");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Raw payload, as `blpk d` writes it: the arange input's bytes (the .npy body).
+    let out = dir.path().join("raw.bin");
+    let r = daspack(&["decompress", s(&golden.join("cli_default_arange_i8_160k.blp")), s(&out)]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let npy = std::fs::read(golden.join("arange_i8_160k.npy")).unwrap();
+    let raw = std::fs::read(&out).unwrap();
+    assert_eq!(&npy[npy.len() - raw.len()..], &raw[..]);
+    assert_eq!(raw.len(), 160_000 * 8);
+    // A numpy-packed file to .npy reproduces numpy's own file byte for byte.
+    for (blp, npy) in [
+        ("np_default_arange_i8_1MiB.blp", "arange_i8_1MiB.npy"),
+        ("np_fortran_f4_3x4x5.blp", "fortran_f4_3x4x5.npy"),
+        ("np_struct_50.blp", "struct_50.npy"),
+        ("np_zstd_bitshuffle_clevel5_u2_70000.blp", "u2_70000.npy"),
+        ("np_default_linspace_f8_100k.blp", "linspace_f8_100k.npy"),
+    ] {
+        let out = dir.path().join(npy);
+        let r = daspack(&["decompress", s(&golden.join(blp)), s(&out)]);
+        assert!(r.status.success(), "{blp}: {}", String::from_utf8_lossy(&r.stderr));
+        assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(golden.join(npy)).unwrap(), "{blp}");
+    }
+}

@@ -14,6 +14,10 @@
 #![forbid(unsafe_code)]
 
 pub mod npy;
+
+pub use daspack_checksum as checksum;
+pub use daspack_container as container;
+pub use daspack_sensor as sensor;
 pub mod synth;
 
 pub use daspack_codec::{

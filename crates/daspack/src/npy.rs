@@ -183,7 +183,11 @@ pub fn read(path: &std::path::Path) -> Result<Npy, Error> {
     }
     use std::io::{Seek, SeekFrom};
     f.seek(SeekFrom::Start(offset as u64))?;
-    fn fill<T: bytemuck::Pod + Default>(f: &mut std::fs::File, n: usize, swap: impl Fn(T) -> T) -> std::io::Result<Vec<T>> {
+    fn fill<T: bytemuck::Pod + Default>(
+        f: &mut std::fs::File,
+        n: usize,
+        swap: impl Fn(T) -> T,
+    ) -> std::io::Result<Vec<T>> {
         let mut v = vec![T::default(); n];
         f.read_exact(bytemuck::cast_slice_mut(&mut v))?;
         v.iter_mut().for_each(|x| *x = swap(*x));
