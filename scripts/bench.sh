@@ -48,5 +48,9 @@ log "peak memory"
 /usr/bin/time -v $BIN decompress --threads 2 "$OUT/big.dpk" "$OUT/big_back.npy" --force 2> "$OUT/mem_decompress.txt"
 cmp "$OUT/big.npy" "$OUT/big_back.npy"
 
+log "sensor codec (one thread)"
+cargo run --release -q -p daspack-sensor --example sensor_bench > "$OUT/sensor.txt"
+./target/release/daspack sensor stats crates/sensor/examples/temperature.txt >> "$OUT/sensor.txt"
+
 "$PY" scripts/bench_report.py "$OUT" docs/benchmarks.md
 echo "wrote docs/benchmarks.md"
