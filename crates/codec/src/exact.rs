@@ -326,12 +326,22 @@ fn decode_bit_planes(
 }
 
 /// Float-domain predictors of sample `(t, c)` from already known samples (as f64 values of the element type).
-/// N: previous time sample; W: previous channel; Lorenzo: N + W - NW; Linear: 2N - NN. Borders fall back to
-/// W (first row) or N (first column), and 0 for the first sample.
-const PREDICTORS: u8 = 4;
+/// 0 N: previous time sample; 1 W: previous channel; 2 Lorenzo: N + W - NW; 3 Linear: 2N - NN; 4 Fitted:
+/// `sum w_i v_i` over (N, W, NW, NE, NN, WW) with least-squares weights stored in the tile, summed in that order,
+/// where the neighbourhood is complete. Elsewhere: W on the first row, N in the first column (and for 4 at the
+/// other edges), 0 for the first sample.
+const PREDICTORS: u8 = 5;
+const FITTED: u8 = 4;
+const FIT_TAPS: usize = 6;
 
 #[inline(always)]
-fn float_prediction(which: u8, x: &[f64], t: usize, c: usize, cols: usize, dtype: DType) -> u64 {
+fn fitted_taps(x: &[f64], t: usize, c: usize, cols: usize) -> [f64; FIT_TAPS] {
+    let at = |t: usize, c: usize| x[t * cols + c];
+    [at(t - 1, c), at(t, c - 1), at(t - 1, c - 1), at(t - 1, c + 1), at(t - 2, c), at(t, c - 2)]
+}
+
+#[inline(always)]
+fn float_prediction(which: u8, w: &[f64; FIT_TAPS], x: &[f64], t: usize, c: usize, cols: usize, dtype: DType) -> u64 {
     let at = |t: usize, c: usize| x[t * cols + c];
     let p = if t == 0 {
         if c == 0 {
@@ -345,7 +355,15 @@ fn float_prediction(which: u8, x: &[f64], t: usize, c: usize, cols: usize, dtype
         match which {
             1 => at(t, c - 1),
             2 => (at(t - 1, c) + at(t, c - 1)) - at(t - 1, c - 1),
-            _ if t >= 2 => 2.0 * at(t - 1, c) - at(t - 2, c),
+            3 if t >= 2 => 2.0 * at(t - 1, c) - at(t - 2, c),
+            FITTED if t >= 2 && c >= 2 && c + 1 < cols => {
+                let v = fitted_taps(x, t, c, cols);
+                let mut acc = 0.0;
+                for i in 0..FIT_TAPS {
+                    acc += w[i] * v[i];
+                }
+                acc
+            }
             _ => at(t - 1, c),
         }
     };
@@ -378,14 +396,18 @@ fn encode_predicted(
         })
         .collect();
     let ords: Vec<i64> = (0..n).map(|i| ordered_of(dtype, bits(i))).collect();
+    let w = fit_weights(&vals, tr, tc);
     // Pick the predictor with the smallest sum of residual bit lengths.
     let mut best = (u64::MAX, 0u8);
     for which in 0..PREDICTORS {
+        if which == FITTED && w.iter().any(|v| !v.is_finite()) {
+            continue;
+        }
         let mut cost = 0u64;
         for t in 0..tr {
             for c in 0..tc {
                 let i = t * tc + c;
-                let r = ords[i].wrapping_sub(float_prediction(which, &vals, t, c, tc, dtype) as i64);
+                let r = ords[i].wrapping_sub(float_prediction(which, &w, &vals, t, c, tc, dtype) as i64);
                 cost += 64 - r.unsigned_abs().leading_zeros() as u64;
             }
         }
@@ -395,7 +417,7 @@ fn encode_predicted(
     }
     let which = best.1;
     let mut resid: Vec<i64> = (0..n)
-        .map(|i| ords[i].wrapping_sub(float_prediction(which, &vals, i / tc, i % tc, tc, dtype) as i64))
+        .map(|i| ords[i].wrapping_sub(float_prediction(which, &w, &vals, i / tc, i % tc, tc, dtype) as i64))
         .collect();
     // The residuals are already decorrelated: code them with contexts only (no further prediction).
     let cfg = TileConfig {
@@ -407,14 +429,84 @@ fn encode_predicted(
         ..*cfg
     };
     let mut out = vec![which];
+    if which == FITTED {
+        w.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    }
     out.extend_from_slice(&tile::encode_tile(&mut resid, tr, tc, &cfg));
     out
+}
+
+/// Least-squares weights of the fitted float predictor on (a sample of) the tile; NaN when there is nothing to fit.
+fn fit_weights(x: &[f64], tr: usize, tc: usize) -> [f64; FIT_TAPS] {
+    let mut a = [[0f64; FIT_TAPS]; FIT_TAPS];
+    let mut b = [0f64; FIT_TAPS];
+    let mut n = 0usize;
+    if tr > 2 && tc > 3 {
+        let step = ((tr - 2) * (tc - 3)).div_ceil(1 << 16).max(1);
+        let mut k = 0usize;
+        for t in 2..tr {
+            for c in 2..tc - 1 {
+                k += 1;
+                if k % step != 0 {
+                    continue;
+                }
+                let v = fitted_taps(x, t, c, tc);
+                let y = x[t * tc + c];
+                if !y.is_finite() || v.iter().any(|e| !e.is_finite()) {
+                    continue;
+                }
+                for i in 0..FIT_TAPS {
+                    b[i] += v[i] * y;
+                    for j in 0..FIT_TAPS {
+                        a[i][j] += v[i] * v[j];
+                    }
+                }
+                n += 1;
+            }
+        }
+    }
+    if n < 4 * FIT_TAPS {
+        return [f64::NAN; FIT_TAPS];
+    }
+    // Gaussian elimination with partial pivoting and a tiny ridge.
+    let trace: f64 = (0..FIT_TAPS).map(|i| a[i][i]).sum();
+    for (i, row) in a.iter_mut().enumerate() {
+        row[i] += trace * 1e-12 + f64::MIN_POSITIVE;
+    }
+    for col in 0..FIT_TAPS {
+        let piv = (col..FIT_TAPS).max_by(|&p, &q| a[p][col].abs().total_cmp(&a[q][col].abs())).unwrap_or(col);
+        a.swap(col, piv);
+        b.swap(col, piv);
+        if a[col][col] == 0.0 {
+            return [f64::NAN; FIT_TAPS];
+        }
+        for r in col + 1..FIT_TAPS {
+            let f = a[r][col] / a[col][col];
+            for k in col..FIT_TAPS {
+                a[r][k] -= f * a[col][k];
+            }
+            b[r] -= f * b[col];
+        }
+    }
+    let mut w = [0f64; FIT_TAPS];
+    for i in (0..FIT_TAPS).rev() {
+        let s: f64 = (i + 1..FIT_TAPS).map(|k| a[i][k] * w[k]).sum();
+        w[i] = (b[i] - s) / a[i][i];
+    }
+    w
 }
 
 fn decode_predicted(cur: &mut Cursor, base: usize, dtype: DType, tr: usize, tc: usize) -> Result<Vec<u64>, CodecError> {
     let which = cur.u8("float predictor")?;
     if which >= PREDICTORS {
         return Err(CodecError::Corrupt { what: "float predictor", offset: base + cur.pos() });
+    }
+    let mut w = [0f64; FIT_TAPS];
+    if which == FITTED {
+        for v in w.iter_mut() {
+            let b = cur.take(8, "predictor weight")?;
+            *v = f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+        }
     }
     let at = base + cur.pos();
     let resid = tile::decode_tile(cur.rest(), at, tr, tc, RawKind::I64)?;
@@ -424,7 +516,7 @@ fn decode_predicted(cur: &mut Cursor, base: usize, dtype: DType, tr: usize, tc: 
     for t in 0..tr {
         for c in 0..tc {
             let i = t * tc + c;
-            let o = (float_prediction(which, &vals, t, c, tc, dtype) as i64).wrapping_add(resid[i]);
+            let o = (float_prediction(which, &w, &vals, t, c, tc, dtype) as i64).wrapping_add(resid[i]);
             let b = match dtype {
                 DType::F32 => unordered32(o as i32) as u64,
                 _ => unordered64(o),
