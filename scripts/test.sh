@@ -5,6 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
+mkdir -p target
 log "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# The C ABI from the outside: installs libdaspack with cargo-c into a temporary prefix, checks what was installed
+# (header = committed include/daspack.h, SONAME, pkg-config file, only daspack_* symbols exported), builds the
+# examples and tests/capi/abi_errors.c with pkg-config against it, runs them on real data (the AP Sensing int32
+# recording when ../shared is present, synthetic data otherwise) comparing outputs with `cmp`, then runs the same
+# programs under valgrind (zero errors, zero definite/indirect leaks). Prints "N passed, M failed".
+set -uo pipefail
+source "$(dirname "$0")/../../scripts/lib.sh"
+cd "$ROOT"
+
+ensure_apt pkg-config valgrind make gcc g++ binutils python3
+
+CARGO_C_VERSION="0.10.24+cargo-0.98.0"
+if ! cargo cinstall --version >/dev/null 2>&1; then
+    log "installing cargo-c $CARGO_C_VERSION (several minutes)"
+    cargo install cargo-c --version "$CARGO_C_VERSION" --locked
+fi
+
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+PREFIX="$TMP/prefix"
+BUILD="$TMP/build"
+DATA="$TMP/data"
+mkdir -p "$DATA"
+
+passed=0
+failed=0
+failures=()
+pass() { passed=$((passed + 1)); echo "ok: $*"; }
+fail() { failed=$((failed + 1)); failures+=("$*"); echo "FAILED: $*"; }
+# check NAME CMD...: runs CMD, counts it.
+check() {
+    local name="$1"
+    shift
+    if "$@" >"$TMP/last.log" 2>&1; then pass "$name"; else fail "$name"; sed 's/^/    /' "$TMP/last.log" | tail -40; fi
+}
+
+log "cargo cinstall -p daspack-capi --prefix $PREFIX"
+if ! cargo cinstall --release -p daspack-capi --prefix "$PREFIX" --libdir "$PREFIX/lib" >"$TMP/cinstall.log" 2>&1; then
+    tail -40 "$TMP/cinstall.log"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
+LIB="$PREFIX/lib/libdaspack.so"
+
+# ---- What was installed ----
+log "installed files"
+crate_version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"
+check "pkg-config finds daspack $crate_version" test "$(pkg-config --modversion daspack)" = "$crate_version"
+check "shared and static libraries installed" test -f "$PREFIX/lib/libdaspack.a" -a -L "$LIB" -a -f "$(readlink -f "$LIB")"
+check "installed header is the committed include/daspack.h" cmp "$PREFIX/include/daspack.h" include/daspack.h
+soname="$(readelf -d "$LIB" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')"
+check "SONAME $soname is versioned and installed" bash -c "[[ '$soname' == libdaspack.so.[0-9]* && -e '$PREFIX/lib/$soname' ]]"
+
+nm -D --defined-only "$LIB" | awk '{print $NF}' | sort >"$TMP/exports.txt"
+grep -v '^daspack_' "$TMP/exports.txt" >"$TMP/foreign.txt"
+check "nm -D exports only daspack_* symbols ($(wc -l <"$TMP/exports.txt") exported)" test ! -s "$TMP/foreign.txt"
+[ -s "$TMP/foreign.txt" ] && head -20 "$TMP/foreign.txt"
+grep -o '\bdaspack_[a-z0-9_]*(' include/daspack.h | tr -d '(' | sort -u >"$TMP/declared.txt"
+check "every function declared in the header is exported, and only those" cmp "$TMP/declared.txt" "$TMP/exports.txt"
+
+# ---- Build against the installed library ----
+log "building examples and the C ABI test with pkg-config"
+check "examples build (make all static)" make -C examples BUILD="$BUILD" all static
+check "abi_errors.c builds" bash -c "cc -O1 -g -std=c11 -Wall -Wextra -Wpedantic -Werror \
+    \$(pkg-config --cflags daspack) tests/capi/abi_errors.c -o '$BUILD/abi_errors' \
+    \$(pkg-config --libs daspack) -Wl,-rpath,\$(pkg-config --variable=libdir daspack)"
+check "programs link to the installed libdaspack" bash -c "ldd '$BUILD/compress_int32' | grep -q '$PREFIX/lib/$soname'"
+
+# ---- Data ----
+NPY="$SHARED/data/das/apsensing_int32_150x4082.npy"
+if [ -f "$NPY" ]; then
+    # Strip the .npy header: magic (6) + version (2) + header length (2 bytes LE, v1) + header.
+    hlen=$(python3 -c "import struct,sys; b=open(sys.argv[1],'rb').read(10); print(10+struct.unpack('<H',b[8:10])[0])" "$NPY")
+    tail -c +"$((hlen + 1))" "$NPY" >"$DATA/in.raw"
+    ROWS=150 COLS=4082
+    log "data: $NPY ($ROWS x $COLS int32)"
+else
+    ROWS=600 COLS=97
+    python3 - "$DATA/in.raw" "$ROWS" "$COLS" <<'EOF'
+import math, struct, sys
+path, rows, cols = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+vals = [int(800 * math.sin((t - 0.6 * x) / 11.0) + 30 * math.sin(t / 3.0 + x) + (t * 7919 + x * 104729) % 41 - 20)
+        for t in range(rows) for x in range(cols)]
+open(path, "wb").write(struct.pack("<%di" % len(vals), *vals))
+EOF
+    log "data: synthetic $ROWS x $COLS int32 (../shared not found)"
+fi
+
+# ---- Run natively, compare outputs ----
+log "examples on real data"
+check "abi_errors: every entry point with NULL, zero lengths, small buffers, corrupt input" "$BUILD/abi_errors"
+check "compress_int32 lossless round trip" "$BUILD/compress_int32" "$DATA/in.raw" $ROWS $COLS "$DATA/a.dpk" "$DATA/a.raw"
+check "decompressed array identical to the input (cmp)" cmp "$DATA/in.raw" "$DATA/a.raw"
+check "compress_int32 with 2 threads" "$BUILD/compress_int32" "$DATA/in.raw" $ROWS $COLS "$DATA/b.dpk" "$DATA/b.raw" 0 2
+check "stream independent of the thread count (cmp)" cmp "$DATA/a.dpk" "$DATA/b.dpk"
+check "statically linked compress_int32" "$BUILD/compress_int32-static" "$DATA/in.raw" $ROWS $COLS "$DATA/s.dpk" "$DATA/s.raw"
+check "static and shared builds write the same stream (cmp)" cmp "$DATA/a.dpk" "$DATA/s.dpk"
+check "compress_int32 within abs error 3 (checks the bound)" "$BUILD/compress_int32" "$DATA/in.raw" $ROWS $COLS "$DATA/e.dpk" "$DATA/e.raw" 3
+check "read_dpk decodes whole and tile by tile" "$BUILD/read_dpk" "$DATA/a.dpk" "$DATA/r.raw"
+check "read_dpk output identical to the input (cmp)" cmp "$DATA/in.raw" "$DATA/r.raw"
+check "read_dpk on a fixed-accuracy stream" "$BUILD/read_dpk" "$DATA/e.dpk" "$DATA/re.raw"
+check "read_dpk agrees with compress_int32 on it (cmp)" cmp "$DATA/e.raw" "$DATA/re.raw"
+check "sensor_stream make-series" "$BUILD/sensor_stream" make-series 200000 "$DATA/sensor.raw"
+check "sensor_stream streaming encode/decode" "$BUILD/sensor_stream" "$DATA/sensor.raw" "$DATA/sensor.sns" "$DATA/sensor.out"
+check "sensor series identical after the round trip (cmp)" cmp "$DATA/sensor.raw" "$DATA/sensor.out"
+check "cpp_roundtrip" "$BUILD/cpp_roundtrip"
+check "programs refuse a corrupt stream" bash -c "head -c 1000 '$DATA/a.dpk' >'$DATA/cut.dpk'; \
+    ! '$BUILD/read_dpk' '$DATA/cut.dpk' 2>'$DATA/cut.err' && grep -q DASPACK_ERROR_TRUNCATED '$DATA/cut.err'"
+
+# ---- The same under valgrind ----
+log "valgrind"
+VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect
+    --suppressions="$ROOT/tests/capi/valgrind.supp")
+vg() {
+    local name="$1"
+    shift
+    if "${VG[@]}" "$@" >"$TMP/vg.log" 2>&1 && ! grep -q "==[0-9]*==" "$TMP/vg.log"; then
+        pass "valgrind: $name"
+    else
+        fail "valgrind: $name"
+        sed 's/^/    /' "$TMP/vg.log" | tail -40
+    fi
+}
+vg "abi_errors" "$BUILD/abi_errors"
+vg "compress_int32 (lossless)" "$BUILD/compress_int32" "$DATA/in.raw" $ROWS $COLS "$DATA/v.dpk" "$DATA/v.raw" 0 2
+check "valgrind run's output identical to the input (cmp)" cmp "$DATA/in.raw" "$DATA/v.raw"
+vg "compress_int32-static (abs error 3)" "$BUILD/compress_int32-static" "$DATA/in.raw" $ROWS $COLS "$DATA/w.dpk" "$DATA/w.raw" 3
+vg "read_dpk" "$BUILD/read_dpk" "$DATA/a.dpk" "$DATA/vr.raw"
+# A failing run: exit status 1 from the program, nothing from valgrind.
+"${VG[@]}" "$BUILD/read_dpk" "$DATA/cut.dpk" >"$TMP/vg.log" 2>&1
+status=$?
+if [ $status -eq 1 ] && ! grep -q "==[0-9]*==" "$TMP/vg.log"; then
+    pass "valgrind: read_dpk on a truncated stream"
+else
+    fail "valgrind: read_dpk on a truncated stream (status $status)"
+    sed 's/^/    /' "$TMP/vg.log" | tail -40
+fi
+vg "sensor_stream" "$BUILD/sensor_stream" "$DATA/sensor.raw" "$DATA/vsensor.sns" "$DATA/vsensor.out"
+vg "cpp_roundtrip" "$BUILD/cpp_roundtrip" 500 48
+
+echo
+[ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
+echo "tests/capi: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
