@@ -1,7 +1,7 @@
 //! Static (per block) context-modelled rANS coding of residual symbols: the fast path of the DAS codec.
 //!
 //! The encoder sees all residuals of a tile before coding them, so it counts the symbols of every context,
-//! normalises the counts to frequencies summing to 2^12 per context, stores those tables, and codes the symbols with
+//! normalises the counts to frequencies summing to 2^10 per context (small lookup tables stay in cache), stores those tables, and codes the symbols with
 //! rANS (32-bit state, 16-bit renormalisation, two interleaved states so consecutive symbols do not wait on each
 //! other). The decoder needs one table lookup and one multiply per symbol, where the adaptive binary coder needs
 //! several dependent binary decisions.
@@ -17,7 +17,7 @@ use alloc::vec::Vec;
 
 /// Number of residual symbols.
 pub const NSYM: usize = 128;
-const SCALE_BITS: u32 = 12;
+const SCALE_BITS: u32 = 10;
 const TOTAL: u32 = 1 << SCALE_BITS;
 const RANS_L: u32 = 1 << 16;
 
@@ -60,7 +60,7 @@ pub fn residual_of(sym: u8, raw: &mut RawReader) -> i64 {
     }
 }
 
-/// Per-context frequency tables (each present context's frequencies sum to 2^12).
+/// Per-context frequency tables (each present context's frequencies sum to 2^10).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StaticModel {
     /// `freq[ctx][sym]`; an absent context has all zeros.
@@ -155,7 +155,7 @@ impl StaticModel {
     }
 
     /// Reads tables written by [`StaticModel::write`]; returns the model and the bytes consumed. Every present
-    /// context must sum to exactly 2^12.
+    /// context must sum to exactly 2^10.
     pub fn read(bytes: &[u8]) -> Result<(Self, usize), TableError> {
         let mut pos = 0usize;
         let next = |pos: &mut usize| -> Result<u8, TableError> {
@@ -236,7 +236,7 @@ impl RansEncoder {
         let c = model.cum[ctx][sym as usize] as u32;
         debug_assert!(f > 0);
         let x = &mut self.state[i & 1];
-        // u64: with f = 2^12 (a context with a single symbol) the bound is 2^32.
+        // u64: with f = 2^10 (a context with a single symbol) the bound is 2^32.
         let x_max = (((RANS_L >> SCALE_BITS) << 16) as u64) * f as u64;
         if *x as u64 >= x_max {
             self.words.push(*x as u16);
@@ -399,7 +399,7 @@ mod tests {
 
     #[test]
     fn a_context_with_one_symbol_round_trips() {
-        // Regression: frequency 2^12 made the encoder's renormalisation bound overflow u32.
+        // Regression: a frequency of the full scale made the encoder's renormalisation bound overflow u32.
         let mut counts = vec![[0u32; NSYM]; MAX_CONTEXTS];
         counts[0][0] = 5000;
         counts[1][4] = 10;
