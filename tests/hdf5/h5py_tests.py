@@ -145,7 +145,8 @@ check("h5py:reject_nan_E", lambda: expect_error("f4", (10, 4), (5, 4), (0, 0, 0,
 
 
 def nonfinite_with_bound():
-    # The codec stores NaN/inf as exceptions even with an error bound: they come back as they were.
+    # With an error bound the codec refuses chunks holding NaN/inf; h5py sets the filter as optional, so HDF5
+    # stores those chunks unfiltered and they come back as they were.
     a = synth((40, 6), "f4")
     a[3, 1], a[7, 2] = np.nan, -np.inf
     with h5py.File(path("nan.h5"), "w") as f:
