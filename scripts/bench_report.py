@@ -22,6 +22,9 @@ w(f"Measured by `bash scripts/bench.sh` on {datetime.date.today()} on this proje
   f"{platform.machine()}), release build. MB = 1e6 bytes of original data; speeds are medians of several in-memory runs "
   "(`daspack bench`: 5; peers.py: 3). Every daspack decode is checked bit-exact (lossless) or against the bound. "
   "Peers were measured in the same run with `../shared/bench/peers.py`.")
+if os.environ.get("BENCH_NOTE"):
+    w("")
+    w("**Note on this run:** " + os.environ["BENCH_NOTE"])
 w("")
 w("## Lossless ratio on the real DAS corpus (one thread)")
 w("")
