@@ -38,11 +38,11 @@ impl Quantiser {
         let step = 2.0 * (abs_error - guard);
         if step <= 0.0 {
             return Err(CodecError::InvalidParams(format!(
-                "abs_error {abs_error} is below the float precision of the data (largest |value| {max_abs})"
+                "abs_error {abs_error:e} is below the float precision of the data (largest |value| {max_abs:e})"
             )));
         }
         if !step.is_finite() {
-            return Err(CodecError::InvalidParams(format!("abs_error {abs_error} is too large")));
+            return Err(CodecError::InvalidParams(format!("abs_error {abs_error:e} is too large")));
         }
         Ok(Quantiser::Float { step, e: abs_error })
     }

@@ -1,0 +1,266 @@
+"""daspack: lossless and fixed-accuracy compression of DAS and other sensor arrays.
+
+>>> import numpy as np, daspack
+>>> a = (np.arange(4000, dtype=np.int32).reshape(1000, 4) % 97) - 48
+>>> packed = daspack.compress_data(a)              # lossless: abs_error=0
+>>> np.array_equal(daspack.decompress_data(packed), a)
+True
+
+Arrays are 2-D (time x channel); 1-D arrays are one channel ``(n, 1)``; higher ranks fold their leading axes into
+time (pass ``shape=`` to :func:`decompress_data` to restore them). Supported dtypes: int16, uint16, int32, float32,
+float64. ``abs_error=E > 0`` guarantees ``|decoded - original| <= E`` for every element.
+
+Integrations: :mod:`daspack.numcodecs` (numcodecs / zarr v2 codec ``"daspack"``), :mod:`daspack.zarr3` (zarr v3
+array-to-bytes codec ``"daspack"``) and :func:`h5_compression` (HDF5 filter 33000, for h5py).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from typing import Any, Dict, Optional, Sequence
+
+import numpy as np
+
+from . import _daspack
+from ._daspack import DASPackError
+
+__all__ = [
+    "DASPackError",
+    "FILTER_ID",
+    "PARAM_NAMES",
+    "compress_data",
+    "decompress_data",
+    "read_header",
+    "default_params",
+    "get_filter",
+    "h5_compression",
+    "plugin_path",
+]
+
+__version__: str = _daspack.__version__
+
+#: HDF5 filter id registered for DASPack.
+FILTER_ID = 33000
+
+#: Codec parameters accepted as keyword arguments by :func:`compress_data`.
+PARAM_NAMES = ("block_height", "block_width", "lx", "lt", "lpc_order", "lpc_space")
+
+_SUPPORTED = (np.dtype(np.int16), np.dtype(np.uint16), np.dtype(np.int32), np.dtype(np.float32), np.dtype(np.float64))
+
+
+def default_params() -> Dict[str, Any]:
+    """The tuned default parameters (``0`` block sizes mean: chosen from the array shape)."""
+    return dict(_daspack.default_params())
+
+
+def _as_2d(array: Any) -> np.ndarray:
+    """A C-contiguous, native-endian 2-D view (or copy) of ``array`` in a supported dtype."""
+    if isinstance(array, np.ndarray):
+        a = array
+    else:
+        try:
+            a = np.asarray(array)
+        except Exception as e:  # pragma: no cover - numpy's own message is clear enough
+            raise TypeError(f"cannot convert {type(array).__name__} to a numpy array: {e}") from e
+    dt = a.dtype
+    if dt.kind not in "iuf" or dt.newbyteorder("=") not in _SUPPORTED:
+        raise TypeError(
+            f"unsupported dtype {dt}: daspack stores int16, uint16, int32, float32 and float64"
+        )
+    if not dt.isnative:
+        a = a.astype(dt.newbyteorder("="))
+    if a.ndim == 0:
+        raise ValueError("cannot compress a 0-d array")
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    elif a.ndim > 2:
+        a = a.reshape(-1, a.shape[-1])
+    return np.ascontiguousarray(a)
+
+
+def compress_data(array: Any, abs_error: float = 0.0, threads: int = 0, **params: int) -> np.ndarray:
+    """Compresses an array into a daspack stream (returned as a 1-D ``uint8`` array).
+
+    Parameters
+    ----------
+    array:
+        int16, uint16, int32, float32 or float64 array; 1-D is one channel, 2-D is (time, channel), higher ranks
+        fold their leading axes into time. Non-contiguous and big-endian input is copied first.
+    abs_error:
+        maximum absolute error per element; ``0`` (default) is lossless for every dtype, floats included.
+    threads:
+        worker threads; ``0`` uses all cores. The output does not depend on it.
+    **params:
+        ``block_height``, ``block_width`` (tile size, 0 = automatic), ``lx``, ``lt`` (wavelet levels along
+        channels / time), ``lpc_order`` (0..32), ``lpc_space`` (0..8). Unknown names raise ``TypeError``.
+
+    Raises
+    ------
+    TypeError: unsupported dtype or unknown parameter. ValueError (``DASPackError``): bad parameter values,
+    NaN/inf with ``abs_error > 0``, values that cannot be stored within the bound.
+    """
+    unknown = sorted(set(params) - set(PARAM_NAMES))
+    if unknown:
+        raise TypeError(f"unknown daspack parameter(s): {', '.join(unknown)} (accepted: {', '.join(PARAM_NAMES)})")
+    checked = {}
+    for k, v in params.items():
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{k} must be an integer, got {type(v).__name__}")
+        checked[k] = int(v)
+    try:
+        abs_error = float(abs_error)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"abs_error must be a number, got {type(abs_error).__name__}") from e
+    if not (np.isfinite(abs_error) and abs_error >= 0):
+        raise ValueError(f"abs_error must be finite and >= 0, got {abs_error}")
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
+        raise ValueError(f"threads must be an integer >= 0, got {threads!r}")
+    a = _as_2d(array)
+    rows, cols = a.shape
+    return _daspack.compress(a, rows, cols, abs_error, int(threads), **checked)
+
+
+def _as_stream(buffer: Any) -> np.ndarray:
+    if isinstance(buffer, np.ndarray):
+        b = np.ascontiguousarray(buffer).reshape(-1)
+        return b.view(np.uint8) if b.dtype != np.uint8 else b
+    try:
+        return np.frombuffer(buffer, dtype=np.uint8)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"expected a bytes-like object or numpy array, got {type(buffer).__name__}: {e}") from e
+
+
+def decompress_data(buffer: Any, shape: Optional[Sequence[int]] = None, threads: int = 0) -> np.ndarray:
+    """Decompresses a daspack stream (bytes, bytearray, memoryview or uint8 array).
+
+    The dtype and the 2-D shape ``(rows, cols)`` come from the stream. ``shape``, when given, must hold the same
+    number of elements and is used to reshape the result (``ValueError`` otherwise). Corrupt or truncated streams
+    raise ``DASPackError`` (a ``ValueError``).
+    """
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
+        raise ValueError(f"threads must be an integer >= 0, got {threads!r}")
+    stream = _as_stream(buffer)
+    flat, rows, cols = _daspack.decompress(stream, int(threads))
+    if shape is None:
+        return flat.reshape(rows, cols)
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    shape = tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape) or int(np.prod(shape, dtype=np.int64)) != flat.size:
+        raise ValueError(f"shape {shape} does not match the {rows} x {cols} = {flat.size} elements of the stream")
+    return flat.reshape(shape)
+
+
+def read_header(buffer: Any) -> Dict[str, Any]:
+    """The header of a stream without decoding it: ``dtype``, ``rows``, ``cols``, ``shape``, ``block_height``,
+    ``block_width``, ``abs_error``, ``mode``, ``tiles``, ``version``."""
+    return dict(_daspack.read_header(_as_stream(buffer)))
+
+
+def get_filter() -> int:
+    """The HDF5 filter id of DASPack (33000)."""
+    return FILTER_ID
+
+
+def h5_compression(
+    abs_error: float = 0.0,
+    block_height: int = 0,
+    block_width: int = 0,
+    lx: int = 0,
+    lt: int = 0,
+    lpc_order: Optional[int] = None,
+    tailcut_permille: int = 0,
+) -> Dict[str, Any]:
+    """Keyword arguments for h5py's ``create_dataset``: ``dict(compression=33000, compression_opts=(...))``.
+
+    ``compression_opts`` follows the DASPack cd_values convention ``(block_height, block_width, lx, lt, lpc_order,
+    tailcut_permille[, abs_error_lo, abs_error_hi])``: the error bound, when non-zero, is an IEEE-754 double split
+    into two 32-bit words, low word first. ``tailcut_permille`` is accepted for compatibility with DASPack and
+    ignored by the daspack filter. Block sizes 0 choose from the chunk shape.
+
+    The filter itself is the plugin ``libh5daspack.so``; :func:`plugin_path` tells where the bundled one is.
+    """
+    if lpc_order is None:
+        lpc_order = int(_daspack.default_params()["lpc_order"])
+    words = []
+    for name, v in (
+        ("block_height", block_height),
+        ("block_width", block_width),
+        ("lx", lx),
+        ("lt", lt),
+        ("lpc_order", lpc_order),
+        ("tailcut_permille", tailcut_permille),
+    ):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= int(v) <= 0xFFFFFFFF:
+            raise ValueError(f"{name} must be an integer in 0..2**32-1, got {v!r}")
+        words.append(int(v))
+    abs_error = float(abs_error)
+    if not (np.isfinite(abs_error) and abs_error >= 0):
+        raise ValueError(f"abs_error must be finite and >= 0, got {abs_error}")
+    if abs_error > 0:
+        lo, hi = struct.unpack("<II", struct.pack("<d", abs_error))
+        words += [lo, hi]
+    return {"compression": FILTER_ID, "compression_opts": tuple(words)}
+
+
+# --- HDF5 plugin -------------------------------------------------------------------------------------------------
+
+_PLUGIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "plugins")
+_PLUGIN_NAME = "libh5daspack.so"
+
+
+def plugin_path() -> Optional[str]:
+    """Directory holding the bundled HDF5 plugin ``libh5daspack.so`` (for ``HDF5_PLUGIN_PATH``), or None."""
+    return _PLUGIN_DIR if os.path.isfile(os.path.join(_PLUGIN_DIR, _PLUGIN_NAME)) else None
+
+
+def _register_hdf5_plugin() -> bool:
+    """Makes the bundled plugin visible to HDF5: prepends its directory to ``HDF5_PLUGIN_PATH`` (for libraries
+    loaded later) and, when h5py is already importable, registers the filter with h5py's HDF5 directly."""
+    d = plugin_path()
+    if d is None:
+        return False
+    paths = [p for p in os.environ.get("HDF5_PLUGIN_PATH", "").split(os.pathsep) if p]
+    if d not in paths:
+        os.environ["HDF5_PLUGIN_PATH"] = os.pathsep.join([d] + paths)
+    if os.environ.get("DASPACK_NO_H5PY_REGISTER"):
+        return True
+    try:
+        import h5py  # noqa: F401  (optional)
+    except Exception:
+        return True
+    try:
+        import ctypes
+
+        if h5py.h5z.filter_avail(FILTER_ID):
+            return True
+        lib = ctypes.CDLL(os.path.join(d, _PLUGIN_NAME))
+        lib.H5PLget_plugin_info.restype = ctypes.c_void_p
+        ptr = lib.H5PLget_plugin_info()
+        if ptr:
+            h5py.h5z.register_filter(ptr)
+            _register_hdf5_plugin._lib = lib  # keep the library loaded
+    except Exception:  # the HDF5_PLUGIN_PATH route still works for h5py's HDF5
+        pass
+    return True
+
+
+_register_hdf5_plugin()
+
+
+def _register_numcodecs() -> None:
+    """Registers :class:`daspack.numcodecs.DASPack` with numcodecs when numcodecs is installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("numcodecs") is None:
+        return
+    try:
+        from . import numcodecs as _nc  # noqa: F401  (registers on import)
+    except Exception:  # pragma: no cover - a broken numcodecs must not break daspack
+        pass
+
+
+_register_numcodecs()
