@@ -193,15 +193,15 @@ impl FloatExact {
                 out.extend_from_slice(&tile::encode_tile(&mut corr, tr, tc, &cfg));
             }
             FloatExact::Bits => {
-                let planes = encode_bit_planes(dtype, n, tr, tc, &bits, &cfg);
-                let predicted = encode_predicted(dtype, n, tr, tc, &bits, &cfg);
-                if predicted.len() < planes.len() {
-                    out.push(VARIANT_PREDICTED);
-                    out.extend_from_slice(&predicted);
-                } else {
-                    out.push(VARIANT_PLANES);
-                    out.extend_from_slice(&planes);
-                }
+                // Keep the smallest of three codings of the same bits.
+                let candidates = [
+                    (VARIANT_PLANES, encode_bit_planes(dtype, n, tr, tc, &bits, &cfg)),
+                    (VARIANT_PREDICTED, encode_predicted(dtype, n, tr, tc, &bits, &cfg)),
+                    (VARIANT_SHUFFLED_ZSTD, encode_shuffled(dtype, n, &bits)),
+                ];
+                let (variant, body) = candidates.into_iter().min_by_key(|(_, b)| b.len()).expect("three candidates");
+                out.push(variant);
+                out.extend_from_slice(&body);
             }
         }
         out
@@ -264,6 +264,7 @@ impl FloatExact {
             FloatExact::Bits => match cur.u8("float variant")? {
                 VARIANT_PLANES => decode_bit_planes(&mut cur, base, dtype, tr, tc)?,
                 VARIANT_PREDICTED => decode_predicted(&mut cur, base, dtype, tr, tc)?,
+                VARIANT_SHUFFLED_ZSTD => decode_shuffled(cur.rest(), base, dtype, tr * tc)?,
                 _ => return Err(CodecError::Corrupt { what: "float variant", offset: base }),
             },
         };
@@ -278,6 +279,41 @@ impl FloatExact {
 /// Mode 3 tile variants.
 const VARIANT_PLANES: u8 = 0;
 const VARIANT_PREDICTED: u8 = 1;
+const VARIANT_SHUFFLED_ZSTD: u8 = 2;
+/// zstd level of the byte-plane variant (noise-like floats: higher levels gain little and cost much time).
+const ZSTD_LEVEL: i32 = 9;
+
+/// Variant 2: the element bytes split into planes (byte 0 of every element, then byte 1, ...), then zstd. For
+/// floats whose mantissas are noise this beats modelling them as numbers.
+fn encode_shuffled(dtype: DType, n: usize, bits: &dyn Fn(usize) -> u64) -> Vec<u8> {
+    let size = dtype.size();
+    let mut planes = vec![0u8; n * size];
+    for i in 0..n {
+        let b = bits(i).to_le_bytes();
+        for j in 0..size {
+            planes[j * n + i] = b[j];
+        }
+    }
+    zstd::bulk::compress(&planes, ZSTD_LEVEL).unwrap_or_else(|_| vec![0xFF; n * size + 64])
+}
+
+fn decode_shuffled(body: &[u8], base: usize, dtype: DType, n: usize) -> Result<Vec<u64>, CodecError> {
+    let size = dtype.size();
+    // The frame must hold exactly n * size bytes; zstd refuses to write past that capacity.
+    let planes = zstd::bulk::decompress(body, n * size)
+        .ok()
+        .filter(|p| p.len() == n * size)
+        .ok_or(CodecError::Corrupt { what: "zstd byte planes", offset: base })?;
+    Ok((0..n)
+        .map(|i| {
+            let mut b = [0u8; 8];
+            for j in 0..size {
+                b[j] = planes[j * n + i];
+            }
+            u64::from_le_bytes(b)
+        })
+        .collect())
+}
 
 fn encode_bit_planes(
     dtype: DType,
