@@ -48,6 +48,10 @@ log "peak memory"
 /usr/bin/time -v $BIN decompress --threads 2 "$OUT/big.dpk" "$OUT/big_back.npy" --force 2> "$OUT/mem_decompress.txt"
 cmp "$OUT/big.npy" "$OUT/big_back.npy"
 
+log "HDF5 files: filter 33000 beside Blosc2 and gzip (chunks 1024 x all channels)"
+cargo build --release -q -p daspack-hdf5
+"$PY" scripts/bench_hdf5.py "$DATA" "$ROOT/target/release" "$OUT/hdf5.json"
+
 log "sensor codec (one thread)"
 cargo run --release -q -p daspack-sensor --example sensor_bench > "$OUT/sensor.txt"
 ./target/release/daspack sensor stats crates/sensor/examples/temperature.txt >> "$OUT/sensor.txt"

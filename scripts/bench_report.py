@@ -84,6 +84,15 @@ comp_size = os.path.getsize(os.path.join(d, "big.dpk"))
 limit = 1.2 * (t1["bytes"] + comp_size) + 64 * 2**20
 w(f"- peak RSS (`/usr/bin/time -v`, 2 threads): compress {c / 2**20:.0f} MiB (target <= 1.2 x (input + output) + 64 MiB = {limit / 2**20:.0f} MiB), decompress {dd / 2**20:.0f} MiB")
 w("")
+h5 = load("hdf5.json")
+w("## HDF5 file size (lossless, chunks of 1024 time samples x all channels, every file read back bit-exact)")
+w("")
+w("| file | raw bytes | filter 33000 (daspack) | Blosc2 zstd+bitshuffle (hdf5plugin) | gzip-6+shuffle | smallest |")
+w("|---|---:|---:|---:|---:|---|")
+for r in h5:
+    sizes = {k: r[k] for k in ("daspack", "blosc2_zstd_bitshuffle", "gzip6_shuffle")}
+    w(f"| {r['file']} | {r['bytes']} | **{r['daspack']}** | {r['blosc2_zstd_bitshuffle']} | {r['gzip6_shuffle']} | {min(sizes, key=sizes.get)} |")
+w("")
 w("## Sensor codec (prefix code v0.2, one thread)")
 w("")
 w("```")
