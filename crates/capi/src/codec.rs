@@ -209,8 +209,7 @@ pub unsafe extern "C" fn daspack_compress_bound(
         if !matches!(n.checked_mul(17).and_then(|v| v.checked_add(4096)), Some(v) if v <= isize::MAX as usize) {
             return Err(Failure::new(DASPACK_ERROR_TOO_LARGE, format!("shape {rows} x {cols} is too large")));
         }
-        let (bh, bw) = p.tile_shape(rows, cols);
-        let b = facade::compress_bound(dt, n, bh.saturating_mul(bw));
+        let b = facade::compress_bound(dt, rows, cols, &p);
         // SAFETY: `bound` is the caller's writable size_t (checked non-NULL above).
         unsafe { write_out(bound, b, "bound") }
     })

@@ -160,6 +160,7 @@ impl FloatExact {
         let mut out = Vec::new();
         match *self {
             FloatExact::Scaled { scale } => {
+                let mut scaled = Vec::new();
                 let mut plane = Vec::with_capacity(n);
                 let mut corr = Vec::with_capacity(n);
                 let mut exceptions = Vec::new();
@@ -180,29 +181,28 @@ impl FloatExact {
                         }
                     }
                 }
-                put_varint(&mut out, exceptions.len() as u64);
+                put_varint(&mut scaled, exceptions.len() as u64);
                 let mut prev = 0usize;
                 for &i in &exceptions {
-                    put_varint(&mut out, (i - prev) as u64);
+                    put_varint(&mut scaled, (i - prev) as u64);
                     prev = i + 1;
-                    out.extend_from_slice(&bits(i).to_le_bytes()[..dtype.size()]);
+                    scaled.extend_from_slice(&bits(i).to_le_bytes()[..dtype.size()]);
                 }
                 let k_tile = tile::encode_tile(&mut plane, tr, tc, &cfg);
-                put_varint(&mut out, k_tile.len() as u64);
-                out.extend_from_slice(&k_tile);
-                out.extend_from_slice(&tile::encode_tile(&mut corr, tr, tc, &cfg));
+                put_varint(&mut scaled, k_tile.len() as u64);
+                scaled.extend_from_slice(&k_tile);
+                scaled.extend_from_slice(&tile::encode_tile(&mut corr, tr, tc, &cfg));
+                // A tile the scale does not serve (many exceptions) must not grow: it takes the bit forms instead,
+                // whose plane form is never more than the raw bytes plus a few.
+                if scaled.len() <= n * dtype.size() {
+                    out.push(SCALED_TILE);
+                    out.extend_from_slice(&scaled);
+                } else {
+                    out.push(BITS_TILE);
+                    encode_bits_tile(dtype, n, tr, tc, &bits, &cfg, &mut out);
+                }
             }
-            FloatExact::Bits => {
-                // Keep the smallest of three codings of the same bits.
-                let candidates = [
-                    (VARIANT_PLANES, encode_bit_planes(dtype, n, tr, tc, &bits, &cfg)),
-                    (VARIANT_PREDICTED, encode_predicted(dtype, n, tr, tc, &bits, &cfg)),
-                    (VARIANT_SHUFFLED_ZSTD, encode_shuffled(dtype, n, &bits)),
-                ];
-                let (variant, body) = candidates.into_iter().min_by_key(|(_, b)| b.len()).expect("three candidates");
-                out.push(variant);
-                out.extend_from_slice(&body);
-            }
+            FloatExact::Bits => encode_bits_tile(dtype, n, tr, tc, &bits, &cfg, &mut out),
         }
         out
     }
@@ -219,60 +219,105 @@ impl FloatExact {
         let n = tr * tc;
         let mut cur = Cursor::new(bytes, base);
         let mut out_bits: Vec<u64> = match *self {
-            FloatExact::Scaled { scale } => {
-                let nexc = cur.varint("exception count")?;
-                if nexc > n as u64 {
-                    return Err(CodecError::Corrupt { what: "exception count", offset: base });
-                }
-                let mut exceptions = Vec::with_capacity(nexc as usize);
-                let mut next = 0u64;
-                for _ in 0..nexc {
-                    let i = next.checked_add(cur.varint("exception index")?).filter(|&i| i < n as u64);
-                    let i = i.ok_or(CodecError::Corrupt { what: "exception index", offset: base + cur.pos() })?;
-                    let b = cur.take(dtype.size(), "exception value")?;
-                    let mut v = [0u8; 8];
-                    v[..b.len()].copy_from_slice(b);
-                    exceptions.push((i as usize, u64::from_le_bytes(v)));
-                    next = i + 1;
-                }
-                let k_len = cur.varint("integer plane length")?;
-                let k_len = usize::try_from(k_len)
-                    .map_err(|_| CodecError::Corrupt { what: "integer plane length", offset: base })?;
-                let at = base + cur.pos();
-                let plane = tile::decode_tile(cur.take(k_len, "integer plane")?, at, tr, tc, RawKind::I32)?;
-                let at = base + cur.pos();
-                let corr = tile::decode_tile(cur.rest(), at, tr, tc, RawKind::I32)?;
-                let mut out: Vec<u64> = plane
-                    .iter()
-                    .zip(&corr)
-                    .map(|(&k, &d)| {
-                        let d = d.clamp(-MAX_ULP, MAX_ULP);
-                        match dtype {
-                            DType::F32 => {
-                                let r = ((k as f32) * (scale as f32)).to_bits();
-                                unordered32((ordered32(r) as i64).wrapping_add(d) as i32) as u64
-                            }
-                            _ => unordered64(ordered64(((k as f64) * scale).to_bits()).wrapping_add(d)),
-                        }
-                    })
-                    .collect();
-                for (i, b) in exceptions {
-                    out[i] = b;
-                }
-                out
-            }
-            FloatExact::Bits => match cur.u8("float variant")? {
-                VARIANT_PLANES => decode_bit_planes(&mut cur, base, dtype, tr, tc)?,
-                VARIANT_PREDICTED => decode_predicted(&mut cur, base, dtype, tr, tc)?,
-                VARIANT_SHUFFLED_ZSTD => decode_shuffled(cur.rest(), base, dtype, tr * tc)?,
-                _ => return Err(CodecError::Corrupt { what: "float variant", offset: base }),
+            FloatExact::Scaled { scale } => match cur.u8("scaled tile form")? {
+                BITS_TILE => decode_bits_tile(&mut cur, base, dtype, tr, tc)?,
+                SCALED_TILE => decode_scaled(&mut cur, base, dtype, scale, n, tr, tc)?,
+                _ => return Err(CodecError::Corrupt { what: "scaled tile form", offset: base }),
             },
+            FloatExact::Bits => decode_bits_tile(&mut cur, base, dtype, tr, tc)?,
         };
         out_bits.truncate(n);
         Ok(match dtype {
             DType::F32 => ArrayBuf::F32(out_bits.iter().map(|&b| f32::from_bits(b as u32)).collect()),
             _ => ArrayBuf::F64(out_bits.iter().map(|&b| f64::from_bits(b)).collect()),
         })
+    }
+}
+
+/// The scaled-integer form of a mode-2 tile: exceptions, then the k and d planes.
+#[allow(clippy::too_many_arguments)]
+fn decode_scaled(
+    cur: &mut Cursor,
+    base: usize,
+    dtype: DType,
+    scale: f64,
+    n: usize,
+    tr: usize,
+    tc: usize,
+) -> Result<Vec<u64>, CodecError> {
+    let nexc = cur.varint("exception count")?;
+    if nexc > n as u64 {
+        return Err(CodecError::Corrupt { what: "exception count", offset: base });
+    }
+    // Reserve only what the bytes can hold (an exception takes at least 1 + element size bytes).
+    let mut exceptions = Vec::with_capacity((nexc as usize).min(cur.rest().len() / (1 + dtype.size())));
+    let mut next = 0u64;
+    for _ in 0..nexc {
+        let i = next.checked_add(cur.varint("exception index")?).filter(|&i| i < n as u64);
+        let i = i.ok_or(CodecError::Corrupt { what: "exception index", offset: base + cur.pos() })?;
+        let b = cur.take(dtype.size(), "exception value")?;
+        let mut v = [0u8; 8];
+        v[..b.len()].copy_from_slice(b);
+        exceptions.push((i as usize, u64::from_le_bytes(v)));
+        next = i + 1;
+    }
+    let k_len = cur.varint("integer plane length")?;
+    let k_len =
+        usize::try_from(k_len).map_err(|_| CodecError::Corrupt { what: "integer plane length", offset: base })?;
+    let at = base + cur.pos();
+    let plane = tile::decode_tile(cur.take(k_len, "integer plane")?, at, tr, tc, RawKind::I32)?;
+    let at = base + cur.pos();
+    let corr = tile::decode_tile(cur.rest(), at, tr, tc, RawKind::I32)?;
+    let mut out: Vec<u64> = plane
+        .iter()
+        .zip(&corr)
+        .map(|(&k, &d)| {
+            let d = d.clamp(-MAX_ULP, MAX_ULP);
+            match dtype {
+                DType::F32 => {
+                    let r = ((k as f32) * (scale as f32)).to_bits();
+                    unordered32((ordered32(r) as i64).wrapping_add(d) as i32) as u64
+                }
+                _ => unordered64(ordered64(((k as f64) * scale).to_bits()).wrapping_add(d)),
+            }
+        })
+        .collect();
+    for (i, b) in exceptions {
+        out[i] = b;
+    }
+    Ok(out)
+}
+
+/// Mode 2 tiles start with one of these: scaled integers, or the mode-3 forms.
+const SCALED_TILE: u8 = 0;
+const BITS_TILE: u8 = 1;
+
+/// The mode-3 tile: the smallest of three codings of the same bits, after a variant byte.
+fn encode_bits_tile(
+    dtype: DType,
+    n: usize,
+    tr: usize,
+    tc: usize,
+    bits: &dyn Fn(usize) -> u64,
+    cfg: &TileConfig,
+    out: &mut Vec<u8>,
+) {
+    let candidates = [
+        (VARIANT_PLANES, encode_bit_planes(dtype, n, tr, tc, bits, cfg)),
+        (VARIANT_PREDICTED, encode_predicted(dtype, n, tr, tc, bits, cfg)),
+        (VARIANT_SHUFFLED_ZSTD, encode_shuffled(dtype, n, bits)),
+    ];
+    let (variant, body) = candidates.into_iter().min_by_key(|(_, b)| b.len()).expect("three candidates");
+    out.push(variant);
+    out.extend_from_slice(&body);
+}
+
+fn decode_bits_tile(cur: &mut Cursor, base: usize, dtype: DType, tr: usize, tc: usize) -> Result<Vec<u64>, CodecError> {
+    match cur.u8("float variant")? {
+        VARIANT_PLANES => decode_bit_planes(cur, base, dtype, tr, tc),
+        VARIANT_PREDICTED => decode_predicted(cur, base, dtype, tr, tc),
+        VARIANT_SHUFFLED_ZSTD => decode_shuffled(cur.rest(), base, dtype, tr * tc),
+        _ => Err(CodecError::Corrupt { what: "float variant", offset: base }),
     }
 }
 

@@ -154,7 +154,8 @@ pub(crate) fn parse(s: &[u8]) -> Result<Header, CodecError> {
         _ => return Err(CodecError::Corrupt { what: "mode or quantisation step", offset: 6 }),
     };
     let n = (rows as u128) * (cols as u128);
-    let claimed = n * dtype.size() as u128;
+    // Saturating: rows * cols * 8 can pass u128 (2^64 x 2^64 x 8), and a wrapped product would pass the check.
+    let claimed = n.saturating_mul(dtype.size() as u128);
     if claimed > (s.len() as u128) * MAX_EXPANSION || rows > usize::MAX as u64 || cols > usize::MAX as u64 {
         return Err(CodecError::TooLarge { claimed, input: s.len() });
     }

@@ -310,10 +310,19 @@ pub fn float_exceptions(stream: &[u8]) -> Result<Option<u64>, CodecError> {
     if !matches!(h.mode, Mode::FloatScaled { .. }) {
         return Ok(None);
     }
+    let grid = TileGrid::new(h.rows as usize, h.cols as usize, h.block_height as usize, h.block_width as usize);
     let mut total = 0u64;
-    for t in &h.tiles {
+    for (i, t) in h.tiles.iter().enumerate() {
         let (start, end) = (t.offset as usize, (t.offset + t.len) as usize);
-        total += bytes::Cursor::new(&stream[start..end], start).varint("exception count")?;
+        let mut cur = bytes::Cursor::new(&stream[start..end], start);
+        let (_, _, tr, tc) = grid.tile(i);
+        // A tile in the bit form (the scale did not serve it) counts all its elements.
+        let count = if cur.u8("scaled tile form")? == 0 { cur.varint("exception count")? } else { (tr * tc) as u64 };
+        // At most one exception per element, as the tile decoder checks (so the sum cannot overflow).
+        if count > (tr * tc) as u64 {
+            return Err(CodecError::Corrupt { what: "exception count", offset: start });
+        }
+        total += count;
     }
     Ok(Some(total))
 }
@@ -330,9 +339,16 @@ pub fn decompress_tile(stream: &[u8], tile: usize) -> Result<((usize, usize, usi
     Ok((grid.tile(tile), out))
 }
 
-/// Largest stream size `compress` can produce for an array of `n` elements of `dtype` in tiles of `tile_area`
-/// samples (every tile stored raw, plus headers).
-pub fn compress_bound(dtype: DType, n: usize, tile_area: usize) -> usize {
-    let tiles = n.div_ceil(tile_area.max(1)).max(1);
-    format::HEADER_LEN + 4 + tiles * (format::INDEX_ENTRY_LEN + 1) + n * dtype.size().max(4)
+/// Largest stream `compress` can produce for a `rows x cols` array of `dtype` with `params`: every tile stored raw
+/// (or, for lossless floats, in the bit-plane form, which is raw plus a few bytes), plus the headers. Saturates.
+pub fn compress_bound(dtype: DType, rows: usize, cols: usize, params: &Params) -> usize {
+    let (bh, bw) = params.tile_shape(rows, cols);
+    let tiles = TileGrid::new(rows, cols, bh, bw).count();
+    let n = rows.saturating_mul(cols);
+    (format::HEADER_LEN + 4)
+        .saturating_add(tiles.saturating_mul(format::INDEX_ENTRY_LEN + TILE_OVERHEAD))
+        .saturating_add(n.saturating_mul(dtype.size()))
 }
+
+/// Bytes a tile may take beyond its raw element bytes: method and variant bytes, plane length varints.
+const TILE_OVERHEAD: usize = 16;
