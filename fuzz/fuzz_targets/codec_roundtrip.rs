@@ -1,7 +1,7 @@
 //! Array codec round trips: arbitrary small arrays (up to 64 x 64) of every dtype with arbitrary parameters.
 //! Lossless modes must give back every bit; fixed accuracy must stay within the bound; every tile must decode
-//! alone to its part of the array; the stream must fit `compress_bound` (check off for now, see below). The only
-//! errors allowed are invalid parameters and, for floats with an error bound, values that bound cannot represent.
+//! alone to its part of the array; the stream must fit `compress_bound`. The only errors allowed are invalid
+//! parameters and, for floats with an error bound, values that bound cannot represent.
 #![no_main]
 
 use daspack_codec::{
