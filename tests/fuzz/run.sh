@@ -19,8 +19,8 @@ CARGO_FUZZ_VERSION="${CARGO_FUZZ_VERSION:-0.13.2}"
 JOBS="${FUZZ_JOBS:-$(($(nproc) >= 2 ? 2 : 1))}"
 export RUSTC_BOOTSTRAP=1
 
-# Largest input per target: each keeps the allocations its format allows for an input (the codec's 65536x
-# expansion, zstd chunks' 32768x) under the 512 MB limits.
+# Largest input per target: each keeps the allocations its format allows for an input (the codec targets cap the
+# arrays they decode whole at 64 MB, zstd chunks allow 32768x) under the 512 MB limits.
 declare -A MAX_LEN=(
     [entropy_range]=8192 [entropy_rans]=8192 [codec_stream]=2048 [codec_roundtrip]=16384 [sensor_stream]=4096
     [sensor_roundtrip]=8192 [blosc_chunk]=4096 [bloscpack_file]=4096 [capi_decode]=2048

@@ -9,9 +9,11 @@ pub const MAGIC: [u8; 4] = *b"DASP";
 pub const FORMAT_VERSION: u8 = 1;
 pub(crate) const HEADER_LEN: usize = 52;
 pub(crate) const INDEX_ENTRY_LEN: usize = 8;
-/// A stream may not claim more than this many output bytes per input byte (the encoder's adaptive coder cannot
-/// go below ~0.004 bits per sample, so real streams stay far below it); bounds what a hostile header can allocate.
-pub const MAX_EXPANSION: u128 = 1 << 16;
+/// A stream may not claim more than this many output bytes per input byte; bounds what a hostile header can make a
+/// decoder allocate. The encoder cannot exceed it: a tile holds at most `MAX_TILE_AREA` (2^22) elements of at most
+/// 8 bytes and costs an 8-byte index entry plus a payload of more than 24 bytes even when constant
+/// (`tests/expansion_bound.rs` checks every dtype, mode and coder at the largest tile).
+pub const MAX_EXPANSION: u128 = 1 << 20;
 
 /// How stored integers map back to elements.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -135,6 +137,9 @@ pub(crate) fn parse(s: &[u8]) -> Result<Header, CodecError> {
     let block_height = c.u32("block height")?;
     let block_width = c.u32("block width")?;
     let abs_error = f64::from_bits(c.u64("abs_error")?);
+    if !(abs_error.is_finite() && abs_error >= 0.0) {
+        return Err(CodecError::Corrupt { what: "abs_error (must be finite and >= 0)", offset: 32 });
+    }
     let step = c.u64("step")?;
     let ntiles = c.u32("tile count")? as usize;
     let mode = match (mode_code, dtype.is_float()) {

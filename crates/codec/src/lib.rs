@@ -15,7 +15,7 @@ mod quant;
 mod tile;
 
 pub use array::{ArrayBuf, ArrayRef, DType};
-pub use format::{Header, Mode, TileEntry, FORMAT_VERSION, MAGIC};
+pub use format::{Header, Mode, TileEntry, FORMAT_VERSION, MAGIC, MAX_EXPANSION};
 pub use tile::Entropy;
 
 use exact::FloatExact;
@@ -96,8 +96,10 @@ impl Default for Params {
 
 /// Upper bound on the tile area the encoder picks by itself (samples).
 const AUTO_TILE_AREA: usize = 1 << 20;
-/// Upper bound on any tile's area (samples): bounds per-thread memory of encoder and decoder.
-pub const MAX_TILE_AREA: usize = 1 << 26;
+/// Upper bound on any tile's area (samples): bounds per-thread memory of encoder and decoder, and with the smallest
+/// tile the encoder writes (an index entry plus a payload of at least ~30 bytes) keeps every stream it can produce
+/// within [`MAX_EXPANSION`] (2^22 samples x 8 bytes / 32 bytes = 2^20).
+pub const MAX_TILE_AREA: usize = 1 << 22;
 
 impl Params {
     fn validate(&self) -> Result<(), CodecError> {
@@ -209,9 +211,10 @@ pub fn decompress(stream: &[u8], threads: usize) -> Result<(Header, ArrayBuf), C
     let grid = TileGrid::new(rows, cols, h.block_height as usize, h.block_width as usize);
     let elems = Elements::from_header(&h)?;
     let mut out = ArrayBuf::zeros(h.dtype, rows * cols);
-    // Tiles decode in parallel in groups, then are copied into place: memory beyond the output stays bounded by one
-    // group of tiles.
-    let group = 16.max(rayon::current_num_threads() * 2);
+    // Tiles decode in parallel in groups of two per thread, then are copied into place: memory beyond the output
+    // stays bounded by one group of tiles (docs/format.md, "Decoder memory").
+    let workers = if threads > 0 { threads } else { rayon::current_num_threads() };
+    let group = 2 * workers.max(1);
     let mut first = 0;
     while first < grid.count() {
         let last = (first + group).min(grid.count());

@@ -15,7 +15,7 @@ pub const MAX_USER: usize = 8;
 /// Chunk ranks the filter accepts.
 pub const MAX_RANK: usize = 3;
 /// Upper bound on any tile's area in the codec (`daspack_codec::MAX_TILE_AREA`).
-const MAX_TILE_AREA: usize = 1 << 26;
+const MAX_TILE_AREA: usize = 1 << 22;
 
 /// The compression parameters a dataset carries.
 #[derive(Clone, Copy, Debug, PartialEq)]
