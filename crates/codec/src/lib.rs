@@ -5,13 +5,15 @@
 //! quantisation (fixed accuracy only) -> optional 5/3 wavelet -> per-subband least-squares integer prediction ->
 //! adaptive context-modelled range coding of the residuals. The stream is self-describing and versioned, with a
 //! tile index so that any tile decodes alone. `docs/format.md` specifies it byte for byte.
-#![forbid(unsafe_code)]
+// Unsafe code is limited to the `simd::avx2_dispatch` macro (calling an AVX2 build after checking the CPU has AVX2).
+#![deny(unsafe_code)]
 
 mod array;
 mod bytes;
 mod exact;
 mod format;
 mod quant;
+mod simd;
 mod tile;
 
 pub use array::{ArrayBuf, ArrayRef, DType};

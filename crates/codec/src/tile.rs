@@ -11,6 +11,7 @@ use daspack_entropy::residual::context_of;
 use daspack_entropy::{RangeDecoder, RangeEncoder, RawReader, RawWriter, ResidualModel, MAX_CONTEXTS};
 use daspack_transform::lpc::{self, Gram, Predictor, Tap, MAX_COEF, MAX_TAPS};
 use daspack_transform::{mean, wavelet};
+use std::borrow::Cow;
 use std::ops::Range;
 
 pub(crate) const METHOD_RAW: u8 = 0;
@@ -79,8 +80,13 @@ pub(crate) struct TileConfig {
     pub raw: RawKind,
 }
 
-/// Encodes a tile. `x` holds the quantised integers (all within the range of `cfg.raw`); it is used as scratch.
-pub(crate) fn encode_tile(x: &mut [i64], rows: usize, cols: usize, cfg: &TileConfig) -> Vec<u8> {
+crate::simd::avx2_dispatch! {
+    /// Encodes a tile. `x` holds the quantised integers (all within the range of `cfg.raw`); it is used as scratch.
+    fn encode_tile(x: &mut [i64], rows: usize, cols: usize, cfg: &TileConfig) -> Vec<u8> => encode_tile_impl
+}
+
+#[inline(always)]
+fn encode_tile_impl(x: &mut [i64], rows: usize, cols: usize, cfg: &TileConfig) -> Vec<u8> {
     let raw_len = 1 + x.len() * cfg.raw.size();
     let mut out = Vec::with_capacity(raw_len / 2);
     let coded = encode_predictive(x, rows, cols, cfg, &mut out);
@@ -110,6 +116,7 @@ fn offsets_for(shape: Shape, rows: usize, cols: usize) -> Vec<(u16, i16)> {
 }
 
 /// Cheap cost estimate of a predictor on a band: sum of residual bit lengths over a sample of rows.
+#[inline(always)]
 fn estimate_cost(x: &[i64], rows: usize, cols: usize, p: &Predictor, range: Range<usize>) -> u64 {
     let int = p.interior(cols);
     let first = int.row0.max(range.start);
@@ -137,6 +144,7 @@ fn estimate_cost(x: &[i64], rows: usize, cols: usize, p: &Predictor, range: Rang
     (cost * 1024 / n.max(1)) * ((rows - range.start) * cols) as u64 / 1024 + 24 * p.taps.len() as u64
 }
 
+#[inline(always)]
 fn choose_predictor(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig, range: Range<usize>) -> Predictor {
     let s = cfg.shape;
     let mut candidates = vec![s];
@@ -182,6 +190,7 @@ fn choose_predictor(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig, range
 }
 
 /// Writes method 1 into `out`; false when the tile cannot use it (never, today, but kept for future limits).
+#[inline(always)]
 fn encode_predictive(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig, out: &mut Vec<u8>) -> bool {
     out.push(match cfg.entropy {
         Entropy::Adaptive => METHOD_PREDICTIVE,
@@ -205,10 +214,16 @@ fn encode_predictive(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig, out:
         Entropy::Static => Sink::Static(Vec::with_capacity(x.len()), vec![[0u32; NSYM]; MAX_CONTEXTS]),
     };
     let mut raw = RawWriter::new();
-    let mut band_buf = Vec::new();
     let mut mags = Vec::new();
     for band in &bands {
-        extract(x, cols, band, &mut band_buf);
+        // Without a wavelet the only band is the tile itself: no copy.
+        let mut band_buf: Cow<[i64]> = if band.rows == rows && band.cols == cols {
+            Cow::Borrowed(x)
+        } else {
+            let mut copy = Vec::with_capacity(band.rows * band.cols);
+            extract(x, cols, band, &mut copy);
+            Cow::Owned(copy)
+        };
         let (br, bc) = (band.rows, band.cols);
         let seg = segment_rows(br, cfg.segment_rows);
         let segments: Vec<Range<usize>> = (0..br).step_by(seg.max(1)).map(|s0| s0..(s0 + seg).min(br)).collect();
@@ -217,7 +232,7 @@ fn encode_predictive(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig, out:
         // Mean removal only matters when nothing is predicted (order 0 everywhere).
         let m = if preds.iter().all(|p| p.taps.is_empty()) { mean::mean(&band_buf) } else { 0 };
         if m != 0 {
-            mean::subtract(&mut band_buf, m);
+            mean::subtract(band_buf.to_mut(), m);
             preds.iter_mut().for_each(|p| *p = Predictor::zero());
         }
         put_svarint(out, m);
@@ -325,8 +340,14 @@ fn insert(x: &mut [i64], cols: usize, b: &wavelet::Band, src: &[i64]) {
     }
 }
 
-/// Decodes a tile into `rows * cols` integers.
-pub(crate) fn decode_tile(
+crate::simd::avx2_dispatch! {
+    /// Decodes a tile into `rows * cols` integers.
+    fn decode_tile(bytes: &[u8], base: usize, rows: usize, cols: usize, kind: RawKind) -> Result<Vec<i64>, CodecError>
+        => decode_tile_impl
+}
+
+#[inline(always)]
+fn decode_tile_impl(
     bytes: &[u8],
     base: usize,
     rows: usize,
@@ -355,6 +376,7 @@ pub(crate) fn decode_tile(
     }
 }
 
+#[inline(always)]
 fn decode_predictive(
     cur: &mut Cursor,
     base: usize,
@@ -427,6 +449,7 @@ fn decode_predictive(
 
 type BandHeader = (i64, usize, Vec<Predictor>);
 
+#[inline(always)]
 fn decode_bands<S: Source>(
     bands: &[wavelet::Band],
     headers: &[BandHeader],
@@ -440,18 +463,25 @@ fn decode_bands<S: Source>(
     let mut mags = Vec::new();
     for (band, (m, seg, preds)) in bands.iter().zip(headers) {
         let n = band.rows * band.cols;
-        band_buf.clear();
-        band_buf.resize(n, 0);
+        // Without a wavelet the only band is the tile: decoded in place, no copy.
+        let whole = band.rows == rows && band.cols == cols;
+        if !whole {
+            band_buf.clear();
+            band_buf.resize(n, 0);
+        }
+        let target: &mut [i64] = if whole { &mut x } else { &mut band_buf };
         mags.clear();
         mags.resize(n, 0u32);
         for (i, p) in preds.iter().enumerate() {
             let range = i * seg..((i + 1) * seg).min(band.rows);
-            decode_band(&mut band_buf, band.rows, band.cols, p, range, src, raw, &mut mags);
+            decode_band(target, band.rows, band.cols, p, range, src, raw, &mut mags);
         }
         if *m != 0 {
-            mean::add(&mut band_buf, *m);
+            mean::add(target, *m);
         }
-        insert(&mut x, cols, band, &band_buf);
+        if !whole {
+            insert(&mut x, cols, band, &band_buf);
+        }
     }
     x
 }
@@ -516,12 +546,18 @@ fn axpy(acc: &mut [i64], src: &[i64], coef: i64, narrow: bool) {
 }
 
 /// True when every value fits in i32, so [`axpy`] may use its narrow form.
+#[inline(always)]
 fn fits_i32(x: &[i64]) -> bool {
     x.iter().fold(true, |ok, &v| ok & (v == v as i32 as i64))
 }
 
+/// Elements of the prediction accumulator processed per block: the block and the rows its taps read stay in the
+/// L1/L2 caches while every tap passes over it (one pass per tap over a whole tile was memory-bound).
+const PREDICT_BLOCK: usize = 4096;
+
 /// Predictions of every sample of a plane from the original values: the encoder knows them all in advance, so
 /// each tap is one pass over contiguous memory instead of a dependent chain per sample.
+#[inline(always)]
 fn predictions(x: &[i64], rows: usize, cols: usize, p: &Predictor, range: Range<usize>, pred: &mut [i64]) {
     let int = p.interior(cols);
     let narrow = fits_i32(x);
@@ -530,14 +566,21 @@ fn predictions(x: &[i64], rows: usize, cols: usize, p: &Predictor, range: Range<
         let (c0, c1) = (int.col0, int.col1);
         let first = int.row0.max(range.start);
         if c0 == 0 && c1 == cols && first < range.end {
-            // Full-width interior (always for one channel): the rows are contiguous, so each tap is one long axpy.
-            let acc = &mut pred[first * cols..range.end * cols];
-            acc.fill(round);
-            for tap in &p.taps {
-                let src = (first - tap.dt as usize) * cols;
-                axpy(acc, &x[src..src + acc.len()], tap.coef as i64, narrow);
+            // Full-width interior (always for one channel): the rows are contiguous, so each tap is an axpy over
+            // one long run, taken a cache-sized block at a time.
+            let (start, end) = (first * cols, range.end * cols);
+            let mut b0 = start;
+            while b0 < end {
+                let b1 = (b0 + PREDICT_BLOCK).min(end);
+                let acc = &mut pred[b0..b1];
+                acc.fill(round);
+                for tap in &p.taps {
+                    let back = tap.dt as usize * cols;
+                    axpy(acc, &x[b0 - back..b1 - back], tap.coef as i64, narrow);
+                }
+                acc.iter_mut().for_each(|a| *a >>= p.shift);
+                b0 = b1;
             }
-            acc.iter_mut().for_each(|a| *a >>= p.shift);
         }
         for t in (first..range.end).filter(|_| !(c0 == 0 && c1 == cols)) {
             let acc = &mut pred[t * cols + c0..t * cols + c1];
@@ -561,6 +604,7 @@ fn predictions(x: &[i64], rows: usize, cols: usize, p: &Predictor, range: Range<
 
 /// Codes one subband (encoder side).
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn encode_band(
     x: &[i64],
     pred: &[i64],
@@ -584,6 +628,7 @@ fn encode_band(
 /// Decodes one subband into `x` (decoder side). Mirrors [`encode_band`]: each sample's prediction needs the
 /// samples decoded before it, so only the part that reads earlier rows is computed ahead, a row at a time.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn decode_band<S: Source>(
     x: &mut [i64],
     rows: usize,
@@ -636,20 +681,48 @@ fn decode_band<S: Source>(
                 axpy(a, &x[src + from..src + from + (c1 - c0)], tap.coef as i64, narrow);
             }
         }
-        for c in 0..cols {
-            let idx = t * cols + c;
-            let pred = if interior_row && c >= int.col0 && c < int.col1 {
-                let mut a = acc[c];
-                for &(back, coef) in &same_row {
-                    a = a.wrapping_add(coef.wrapping_mul(x[idx - back]));
-                }
-                a >> shift
-            } else {
-                Predictor::fallback(x, t, c, cols)
-            };
-            let r = src.get(raw, context_of(energy(mags, t, c, cols)));
-            x[idx] = pred.wrapping_add(r);
+        // Columns where both the prediction and the context need no edge handling take the branch-free path.
+        let (lo, hi) = if interior_row && t > 0 {
+            let lo = int.col0.max(1);
+            (lo, int.col1.min(cols - 1).max(lo))
+        } else {
+            (cols, cols)
+        };
+        let row = t * cols;
+        // Edge columns: fallback predictions outside the predictor's interior, neighbours replaced in the context.
+        macro_rules! edge_sample {
+            ($c:expr) => {{
+                let (c, idx) = ($c, row + $c);
+                let pred = if interior_row && c >= int.col0 && c < int.col1 {
+                    let mut a = acc[c];
+                    for &(back, coef) in &same_row {
+                        a = a.wrapping_add(coef.wrapping_mul(x[idx - back]));
+                    }
+                    a >> shift
+                } else {
+                    Predictor::fallback(x, t, c, cols)
+                };
+                let r = src.get(raw, context_of(energy(mags, t, c, cols)));
+                x[idx] = pred.wrapping_add(r);
+                mags[idx] = magnitude(r);
+            }};
+        }
+        for c in 0..lo {
+            edge_sample!(c);
+        }
+        for idx in row + lo..row + hi {
+            let mut a = acc[idx - row];
+            for &(back, coef) in &same_row {
+                a = a.wrapping_add(coef.wrapping_mul(x[idx - back]));
+            }
+            let above = &mags[idx - cols - 1..idx - cols + 2];
+            let e = 2 * mags[idx - 1] as u64 + 2 * above[1] as u64 + above[0] as u64 + above[2] as u64;
+            let r = src.get(raw, context_of(e));
+            x[idx] = (a >> shift).wrapping_add(r);
             mags[idx] = magnitude(r);
+        }
+        for c in hi..cols {
+            edge_sample!(c);
         }
         narrow = narrow && fits_i32(&x[t * cols..(t + 1) * cols]);
     }

@@ -215,6 +215,11 @@ impl StaticModel {
 pub struct RansEncoder {
     state: [u32; 2],
     words: Vec<u16>,
+    /// `floor(2^63 / f) + 1` for every frequency `f` in 1..=TOTAL: `x / f` becomes one widening multiply and a
+    /// shift by 63 (exact for `x < 2^32`: the reciprocal's error, below `x / 2^63 < 2^-31`, cannot carry past the
+    /// next integer, which is at least `1/f >= 2^-10` away), where a 32-bit division was the encoder's slowest
+    /// instruction.
+    reciprocal: Vec<u64>,
 }
 
 impl Default for RansEncoder {
@@ -225,7 +230,8 @@ impl Default for RansEncoder {
 
 impl RansEncoder {
     pub fn new() -> Self {
-        RansEncoder { state: [RANS_L; 2], words: Vec::new() }
+        let reciprocal = (0..=TOTAL as u64).map(|f| if f == 0 { 0 } else { (1u64 << 63) / f + 1 }).collect();
+        RansEncoder { state: [RANS_L; 2], words: Vec::new(), reciprocal }
     }
 
     /// Codes symbol `sym` of context `ctx` as the `i`-th symbol of the sequence (the parity of `i` picks the
@@ -242,7 +248,8 @@ impl RansEncoder {
             self.words.push(*x as u16);
             *x >>= 16;
         }
-        *x = ((*x / f) << SCALE_BITS) + (*x % f) + c;
+        let q = ((*x as u128 * self.reciprocal[f as usize] as u128) >> 63) as u32;
+        *x = (q << SCALE_BITS) + (*x - q * f) + c;
     }
 
     /// Flushes both states and returns the byte stream (little-endian 16-bit words, in decoding order).
@@ -265,13 +272,16 @@ pub struct RansDecoder<'a> {
     state: [u32; 2],
     buf: &'a [u8],
     pos: usize,
-    lookup: Vec<u8>,
+    /// Per context and slot, the symbol owning the slot packed with what the state update needs:
+    /// `sym | freq << 8 | (slot - cum) << 20` (0 for contexts without a table: frequency 0 flags corruption).
+    /// One load per symbol instead of three dependent ones.
+    lookup: Vec<u32>,
     corrupt: bool,
 }
 
 impl<'a> RansDecoder<'a> {
     pub fn new(model: &StaticModel, buf: &'a [u8]) -> Self {
-        let mut lookup = vec![0u8; MAX_CONTEXTS * TOTAL as usize];
+        let mut lookup = vec![0u32; MAX_CONTEXTS * TOTAL as usize];
         for ctx in 0..MAX_CONTEXTS {
             if !model.has(ctx) {
                 continue;
@@ -279,7 +289,9 @@ impl<'a> RansDecoder<'a> {
             let table = &mut lookup[ctx * TOTAL as usize..(ctx + 1) * TOTAL as usize];
             for s in 0..NSYM {
                 let (c, f) = (model.cum[ctx][s] as usize, model.freq[ctx][s] as usize);
-                table[c..c + f].fill(s as u8);
+                for (k, e) in table[c..c + f].iter_mut().enumerate() {
+                    *e = s as u32 | (f as u32) << 8 | (k as u32) << 20;
+                }
             }
         }
         let mut d = RansDecoder { state: [0; 2], buf, pos: 0, lookup, corrupt: false };
@@ -303,22 +315,21 @@ impl<'a> RansDecoder<'a> {
 
     /// Decodes the `i`-th symbol, in context `ctx`.
     #[inline(always)]
-    pub fn get(&mut self, model: &StaticModel, ctx: usize, i: usize) -> u8 {
+    pub fn get(&mut self, _model: &StaticModel, ctx: usize, i: usize) -> u8 {
         let x = self.state[i & 1];
         let slot = x & (TOTAL - 1);
-        let sym = self.lookup[(ctx % MAX_CONTEXTS) * TOTAL as usize + slot as usize];
-        let f = model.freq[ctx % MAX_CONTEXTS][sym as usize] as u32;
+        let e = self.lookup[(ctx % MAX_CONTEXTS) * TOTAL as usize + slot as usize];
+        let f = (e >> 8) & 0xFFF;
         if f == 0 {
             self.corrupt = true;
             return 0;
         }
-        let c = model.cum[ctx % MAX_CONTEXTS][sym as usize] as u32;
-        let mut x = f.wrapping_mul(x >> SCALE_BITS).wrapping_add(slot).wrapping_sub(c);
+        let mut x = f.wrapping_mul(x >> SCALE_BITS).wrapping_add(e >> 20);
         if x < RANS_L {
             x = (x << 16) | self.word() as u32;
         }
         self.state[i & 1] = x;
-        sym
+        e as u8
     }
 
     /// True when the stream decoded cleanly: no absent context was hit, no byte was read past the input, the
@@ -344,6 +355,21 @@ mod tests {
                 (ctx, r)
             })
             .collect()
+    }
+
+    #[test]
+    fn reciprocal_division_is_exact() {
+        let enc = RansEncoder::new();
+        for f in 1..=TOTAL as u64 {
+            let m = enc.reciprocal[f as usize] as u128;
+            // Around every multiple of f near the top of the state range, and a spread of others.
+            let top = u32::MAX as u64 / f * f;
+            let xs =
+                (0..64u64).flat_map(|k| [top - k * f, (top - k * f).saturating_sub(1), k * 0x0101_0101 % (1 << 32)]);
+            for x in xs.chain([0, 1, f - 1, f, u32::MAX as u64]) {
+                assert_eq!(((x as u128 * m) >> 63) as u64, x / f, "x = {x}, f = {f}");
+            }
+        }
     }
 
     #[test]

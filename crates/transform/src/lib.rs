@@ -9,12 +9,16 @@
 //!
 //! All transforms work on `i64` samples so that int32 input with wavelet growth never overflows.
 #![no_std]
-#![forbid(unsafe_code)]
+// Unsafe code is limited to `simd` (calling an AVX2 build of a loop after checking the CPU has AVX2).
+#![deny(unsafe_code)]
 
 extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
 
 pub mod lpc;
 pub mod mean;
+mod simd;
 pub mod wavelet;
 
 pub use lpc::{Predictor, Tap};

@@ -168,8 +168,10 @@ pub struct Gram {
 }
 
 impl Gram {
-    /// Accumulates over at most `max_samples` interior samples of the rows in `range` (whole rows, evenly spread).
+    /// Accumulates over at most `max_samples` interior samples of the rows in `range` (whole rows evenly spread, or
+    /// for one channel runs of consecutive samples evenly spread).
     /// `None` when no sample has every offset inside the plane.
+    #[inline(always)] // so that the codec's AVX2-compiled tile coder gets an AVX2 copy of the loop
     pub fn accumulate(
         x: &[i64],
         rows: usize,
@@ -189,28 +191,31 @@ impl Gram {
         }
         let (deltas, _) = probe.deltas(cols);
         let width = int.col1 - int.col0;
-        let want_rows = (max_samples / width).max(1);
-        let step = (rows - first).div_ceil(want_rows).max(1);
         let mut ata = vec![0f64; k * k];
         let mut atb = vec![0f64; k];
-        let mut v = vec![0f64; k];
-        let mut t = first;
-        while t < rows {
-            for c in int.col0..int.col1 {
-                let idx = t * cols + c;
-                for (vi, &d) in v.iter_mut().zip(&deltas) {
-                    *vi = x[(idx as isize - d) as usize] as f64;
-                }
-                let y = x[idx] as f64;
-                for i in 0..k {
-                    let vi = v[i];
-                    atb[i] += vi * y;
-                    for (a, &vj) in ata[i * k..i * k + i + 1].iter_mut().zip(&v[..=i]) {
-                        *a += vi * vj;
-                    }
-                }
+        // Samples come in runs of consecutive linear indices (the interior of a row, or a stretch of one channel),
+        // so every tap's values over a run are one contiguous slice and each sum is a dot product of two slices.
+        let before = deltas.iter().copied().max().unwrap_or(0).max(0) as usize;
+        let after = deltas.iter().map(|&d| -d).max().unwrap_or(0).max(0) as usize;
+        let mut span = Vec::new();
+        if cols == 1 {
+            // One channel: runs of RUN samples spread evenly over the range.
+            const RUN: usize = 1024;
+            let n = rows - first;
+            let runs = n.min(max_samples).div_ceil(RUN).max(1);
+            let len = (n / runs).clamp(1, RUN);
+            for r in 0..runs {
+                let start = first + r * (n / runs);
+                accumulate_run(x, &deltas, before, after, start, len.min(rows - start), &mut span, &mut ata, &mut atb);
             }
-            t += step;
+        } else {
+            let want_rows = (max_samples / width).max(1);
+            let step = (rows - first).div_ceil(want_rows).max(1);
+            let mut t = first;
+            while t < rows {
+                accumulate_run(x, &deltas, before, after, t * cols + int.col0, width, &mut span, &mut ata, &mut atb);
+                t += step;
+            }
         }
         for i in 0..k {
             for j in 0..i {
@@ -251,6 +256,42 @@ impl Gram {
             .collect();
         Predictor { taps, shift }
     }
+}
+
+/// Adds one run of samples (linear indices `start..start + len`) to the normal equations: each entry is a dot
+/// product of two contiguous slices of the run's neighbourhood, converted to f64 once into `span`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn accumulate_run(
+    x: &[i64],
+    deltas: &[isize],
+    before: usize,
+    after: usize,
+    start: usize,
+    len: usize,
+    span: &mut Vec<f64>,
+    ata: &mut [f64],
+    atb: &mut [f64],
+) {
+    let k = deltas.len();
+    span.clear();
+    span.extend(x[start - before..start + len + after].iter().map(|&v| v as f64));
+    let y = &span[before..before + len];
+    for i in 0..k {
+        let a = &span[(before as isize - deltas[i]) as usize..][..len];
+        atb[i] += dot(a, y);
+        for j in 0..=i {
+            let b = &span[(before as isize - deltas[j]) as usize..][..len];
+            ata[i * k + j] += dot(a, b);
+        }
+    }
+}
+
+/// Dot product of two equally long slices, on AVX2 when the CPU has it (the same sums in the same order either way,
+/// so the fitted coefficients, and the streams, do not depend on the CPU).
+#[inline(always)]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    crate::simd::dot(a, b)
 }
 
 /// Solves `A w = b` for a symmetric positive semi-definite `A` (row-major `k x k`) by Cholesky with a small ridge
@@ -379,5 +420,47 @@ mod tests {
         let orig = vec![7i64; 100];
         let p = Predictor::fit(&orig, 10, 10, &neighbourhood_offsets(1, 1, 1, 10), 14, 1000);
         assert!(p.is_valid());
+    }
+}
+#[cfg(test)]
+mod gram_tests {
+    use super::*;
+
+    /// The blocked accumulation (dot products over runs) gives the naive per-sample sums exactly on integers this
+    /// small, for a 2-D neighbourhood and for one channel.
+    fn check(rows: usize, cols: usize, offs: &[(u16, i16)]) {
+        let mut s = 1u64;
+        let x: Vec<i64> = (0..rows * cols)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((s >> 40) % 1000) as i64 - 500
+            })
+            .collect();
+        let g = Gram::accumulate(&x, rows, cols, offs, 1 << 20, 0..rows).unwrap();
+        let k = offs.len();
+        let probe = Predictor { taps: offs.iter().map(|&(dt, dc)| Tap { dt, dc, coef: 0 }).collect(), shift: 0 };
+        let int = probe.interior(cols);
+        let (d, _) = probe.deltas(cols);
+        let (mut ata, mut atb) = (vec![0f64; k * k], vec![0f64; k]);
+        for t in int.row0..rows {
+            for c in int.col0..int.col1 {
+                let idx = t * cols + c;
+                let v = |i: usize| x[(idx as isize - d[i]) as usize];
+                for i in 0..k {
+                    atb[i] += (v(i) * x[idx]) as f64;
+                    for j in 0..k {
+                        ata[i * k + j] += (v(i) * v(j)) as f64;
+                    }
+                }
+            }
+        }
+        assert_eq!(g.ata, ata);
+        assert_eq!(g.atb, atb);
+    }
+
+    #[test]
+    fn blocked_gram_equals_the_naive_sums() {
+        check(40, 30, &neighbourhood_offsets(3, 2, 1, 30));
+        check(2048 + 8, 1, &time_offsets(8));
     }
 }
