@@ -9,6 +9,8 @@
 #   blosc_chunk       Blosc1 chunks from the blp_tool example (every codec and shuffle), and the chunks of the
 #                     Bloscpack golden files (../shared/golden/bloscpack, when present)
 #   bloscpack_file    small golden .blp files and blp_tool files (checksums, metadata, offsets on and off)
+#   dpk_archive       .dpk archives from daspack compress/pack/append: DAS arrays (lossless, lossy), every byte
+#                     codec and filter, checksums, a streamed archive (footer), a directory tree, an appended one
 #   codec_roundtrip, sensor_roundtrip, capi_decode  raw bytes of the above
 # Uses target/{release,debug}/daspack and target/{release,debug}/examples/blp_tool when built, else builds them.
 set -euo pipefail
@@ -41,7 +43,7 @@ if [ -z "$DASPACK" ] || [ -z "$BLP_TOOL" ]; then
 fi
 
 TARGETS=(entropy_range entropy_rans codec_stream codec_roundtrip sensor_stream sensor_roundtrip blosc_chunk
-    bloscpack_file capi_decode)
+    bloscpack_file dpk_archive capi_decode)
 rm -rf "$OUT"
 for t in "${TARGETS[@]}"; do mkdir -p "$OUT/$t"; done
 mkdir -p "$WORK/npy" "$WORK/dpk" "$WORK/raw" "$WORK/sensor"
@@ -129,7 +131,9 @@ for f in "$WORK"/npy/*.npy; do
     esac
     for i in "${!variants[@]}"; do
         # shellcheck disable=SC2086
-        if "$DASPACK" compress "$f" "$WORK/dpk/$b.$i.dpk" ${variants[$i]} >/dev/null 2>&1; then n=$((n + 1)); fi
+        if "$DASPACK" compress "$f" "$WORK/dpk/$b.$i.dpk" --format stream ${variants[$i]} >/dev/null 2>&1; then
+            n=$((n + 1))
+        fi
     done
 done
 echo "$n codec streams"
@@ -194,6 +198,32 @@ done
 "$BLP_TOOL" write "$WORK/raw/f64.bin" "$OUT/bloscpack_file/f64-zlibmeta-adler.blp" --chunk-size 512 \
     --metadata '{"dtype": "<f8", "shape": [256], "order": "C", "container": "numpy"}' --meta-codec zlib \
     --max-app-chunks 3 >/dev/null || true
+
+log ".dpk archives (daspack compress, pack, append)"
+DPK="$OUT/dpk_archive"
+for f in "$WORK"/npy/*.npy; do
+    b="$(basename "$f" .npy)"
+    "$DASPACK" compress "$f" "$DPK/$b.dpk" --chunk-size 256 -q >/dev/null 2>&1 || true
+done
+"$DASPACK" compress "$WORK/npy/i16_walk.npy" "$DPK/i16_walk-lossy.dpk" --abs-error 2 --chunk-size 512 -q || true
+"$DASPACK" compress "$WORK/npy/i16_walk.npy" "$DPK/i16_walk-zstd.dpk" --codec zstd --filter delta,shuffle -q || true
+for codec in zstd lz4 deflate stored; do
+    for filter in none shuffle bitshuffle delta; do
+        "$DASPACK" compress "$WORK/raw/i16.bin" "$DPK/i16-$codec-$filter.dpk" --codec "$codec" --filter "$filter" \
+            --typesize 2 --chunk-size 1000 --checksum crc32 -q || true
+    done
+done
+"$DASPACK" compress "$WORK/raw/text.bin" "$DPK/text-sha256.dpk" --checksum sha256 --chunk-size 600 -q || true
+"$DASPACK" compress - - --codec lz4 -q <"$WORK/raw/tiny.bin" >"$DPK/tiny-streamed.dpk" || true
+"$DASPACK" compress "$WORK/raw/empty.bin" "$DPK/empty.dpk" -q || true
+mkdir -p "$WORK/tree/sub/deeper" "$WORK/tree/empty"
+cp "$WORK/raw/tiny.bin" "$WORK/tree/sub/tiny.bin"
+cp "$WORK/npy/i32_1d.npy" "$WORK/tree/sub/deeper/a.npy"
+: >"$WORK/tree/empty.txt"
+"$DASPACK" pack "$WORK/tree" "$DPK/tree.dpk" --chunk-size 300 -q || true
+cp "$DPK/tree.dpk" "$DPK/tree-appended.dpk"
+"$DASPACK" append "$DPK/tree-appended.dpk" "$WORK/raw/tiny.bin" --codec deflate -q || true
+find "$DPK" -type f -size +8k -delete
 
 log "entropy seeds, golden Bloscpack files and prefixed copies"
 python3 - "$WORK" "$OUT" "$SHARED/golden/bloscpack" <<'PY'

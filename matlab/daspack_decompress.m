@@ -2,7 +2,7 @@ function A = daspack_decompress(C, varargin)
 %DASPACK_DECOMPRESS Decompress a daspack stream made by DASPACK_COMPRESS.
 %   A = DASPACK_DECOMPRESS(C) restores the array: class (int16, uint16, int32, single, double) and size come
 %   from the stream. C is the uint8 vector DASPACK_COMPRESS returned (or the bytes of a file written by
-%   `daspack compress`). A corrupt or truncated C raises an error with identifier daspack:corrupt.
+%   `daspack compress --format stream`). A corrupt or truncated C raises an error with identifier daspack:corrupt.
 %
 %   A = DASPACK_DECOMPRESS(C, 'Threads', N) uses N worker threads (default 0 = all cores).
 %

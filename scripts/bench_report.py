@@ -99,4 +99,9 @@ w("```")
 w(open(os.path.join(d, "sensor.txt")).read().strip())
 w("```")
 w("")
+# The container section is written by scripts/bench_container.sh between these markers: keep it.
+BEGIN, END = "<!-- bench_container:begin -->", "<!-- bench_container:end -->"
+old = open(out).read() if os.path.exists(out) else ""
+if BEGIN in old and END in old:
+    L.append(old[old.index(BEGIN) : old.index(END) + len(END)])
 open(out, "w").write("\n".join(L) + "\n")

@@ -98,8 +98,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
         let raw = arr.data.len() * arr.data.dtype().size();
         let mb = raw as f64 / 1e6;
         let (packed, ct) = timed(a.repeats, || {
-            Ok(daspack::compress(arr.data.as_ref(), arr.rows, arr.cols, &params)
-                .with_context(|| format!("cannot compress {}", path.display()))?)
+            daspack::compress(arr.data.as_ref(), arr.rows, arr.cols, &params)
+                .with_context(|| format!("cannot compress {}", path.display()))
         })?;
         let ((_, back), dt) = timed(a.repeats, || Ok(daspack::decompress(&packed, params.threads)?))?;
         let err = max_abs_error(arr.data.as_ref(), back.as_ref());

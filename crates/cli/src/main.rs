@@ -1,7 +1,9 @@
 //! `daspack`: compress, decompress, inspect and benchmark DAS recordings from the command line.
 
+mod archive;
 mod bench;
 mod output;
+mod progress;
 mod sensor;
 
 use anyhow::{bail, Context, Result};
@@ -16,19 +18,56 @@ use std::time::Instant;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Per-chunk sizes and timings, full chunk tables.
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    /// No progress bar, no summaries (errors only).
+    #[arg(short, long, global = true)]
+    quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Compress a synthetic DAS block (or FILE.npy), verify it and print ratio and speed.
     Demo(DemoArgs),
-    /// Compress a .npy array (time x channel) into a daspack stream.
+    /// Compress any file into a .dpk archive (.npy arrays through the DAS codec), a .blp file, or a bare DAS stream.
     Compress(CompressArgs),
-    /// Decompress a daspack stream into a .npy file, or a Bloscpack (.blp) file into its payload.
+    /// Decompress a .dpk archive, a Bloscpack (.blp) file or a bare DAS stream.
     Decompress(DecompressArgs),
-    /// Print the header and tile index of a daspack stream.
+    /// Print the header, metadata and chunk table of a .dpk, .blp or DAS stream, with ratios.
     Info {
-        /// The compressed file.
+        /// The compressed file (`-` for stdin).
+        input: PathBuf,
+    },
+    /// Add files to a .dpk archive as new entries (crash-safe), or extend a .blp file's payload.
+    Append(AppendArgs),
+    /// Check every checksum of a .dpk, .blp or DAS stream; the exit status says whether all hold.
+    Verify {
+        /// Files to check.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Worker threads (0 = all cores).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
+    /// Pack a directory tree (nested directories, empty files and directories) into one .dpk archive.
+    Pack(PackArgs),
+    /// Extract every entry of a .dpk archive under a directory.
+    Unpack {
+        /// The archive (`-` for stdin).
+        input: PathBuf,
+        /// Directory to create (an existing one needs --force).
+        dir: PathBuf,
+        /// Worker threads (0 = all cores).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Extract into an existing directory, replacing files.
+        #[arg(long, short)]
+        force: bool,
+    },
+    /// List the entries of a .dpk archive.
+    List {
+        /// The archive (`-` for stdin).
         input: PathBuf,
     },
     /// Benchmark the codec on .npy files beside zstd-3 on byte-shuffled data (median of several runs, in memory).
@@ -111,12 +150,14 @@ struct DemoArgs {
 
 #[derive(Args, Debug)]
 struct CompressArgs {
-    /// Input .npy file (int16, uint16, int32, float32 or float64; 1-D or 2-D time x channel).
+    /// Input file (`-` for stdin). `.npy` arrays of int16, uint16, int32, float32 or float64 use the DAS codec.
     input: PathBuf,
-    /// Output file.
-    output: PathBuf,
+    /// Output file (`-` for stdout). Default: the input name plus .dpk (or .blp with --format blp).
+    output: Option<PathBuf>,
     #[command(flatten)]
     codec: CodecArgs,
+    #[command(flatten)]
+    container: archive::ContainerArgs,
     /// Overwrite the output if it exists.
     #[arg(long, short)]
     force: bool,
@@ -124,13 +165,44 @@ struct CompressArgs {
 
 #[derive(Args, Debug)]
 struct DecompressArgs {
-    /// Compressed input file.
+    /// Compressed input file: .dpk, .blp or a bare DAS stream (`-` for stdin).
     input: PathBuf,
-    /// Output .npy file.
-    output: PathBuf,
+    /// Output file (`-` for stdout). Default: the input name without its .dpk/.blp/.das extension.
+    output: Option<PathBuf>,
+    /// The entry of a multi-entry .dpk archive to extract.
+    #[arg(long)]
+    entry: Option<String>,
     /// Worker threads (0 = all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Overwrite the output if it exists.
+    #[arg(long, short)]
+    force: bool,
+}
+
+#[derive(Args, Debug)]
+struct AppendArgs {
+    /// The archive to extend in place (.dpk or .blp).
+    archive: PathBuf,
+    /// Files to add (`-` for stdin).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    codec: CodecArgs,
+    #[command(flatten)]
+    container: archive::ContainerArgs,
+}
+
+#[derive(Args, Debug)]
+struct PackArgs {
+    /// Directory to pack.
+    dir: PathBuf,
+    /// Output archive (`-` for stdout).
+    output: PathBuf,
+    #[command(flatten)]
+    codec: CodecArgs,
+    #[command(flatten)]
+    container: archive::ContainerArgs,
     /// Overwrite the output if it exists.
     #[arg(long, short)]
     force: bool,
@@ -149,13 +221,39 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    let ui = progress::Ui { verbose: cli.verbose, quiet: cli.quiet };
     match cli.command {
         Command::Demo(a) => demo(a),
-        Command::Compress(a) => compress(a),
+        Command::Compress(a) => compress(a, &ui),
         Command::Decompress(a) => decompress(a),
-        Command::Info { input } => info(&input),
+        Command::Info { input } => info(&input, &ui),
+        Command::Append(a) => append(a, &ui),
+        Command::Verify { inputs, threads } => verify(&inputs, threads, &ui),
+        Command::Pack(a) => archive::pack(&a.dir, &a.output, &a.codec, &a.container, a.force, &ui),
+        Command::Unpack { input, dir, threads, force } => {
+            archive::unpack(&archive::open_dpk(&input)?, &dir, threads, force)
+        }
+        Command::List { input } => archive::list(&archive::open_dpk(&input)?),
         Command::Bench(a) => bench::run(a),
         Command::Sensor(c) => sensor::run(c),
+    }
+}
+
+/// What a compressed input is, from its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Dpk,
+    Blp,
+    Stream,
+}
+
+fn kind_of(magic: &[u8; 8]) -> Kind {
+    if *magic == daspack::container::dpk::MAGIC {
+        Kind::Dpk
+    } else if magic.starts_with(b"blpk") {
+        Kind::Blp
+    } else {
+        Kind::Stream
     }
 }
 
@@ -217,65 +315,165 @@ fn threads_label(t: usize) -> String {
     }
 }
 
-fn compress(a: CompressArgs) -> Result<()> {
-    output::check_target(&a.output, a.force)?;
-    let arr = read_npy(&a.input)?;
-    let packed = daspack::compress(arr.data.as_ref(), arr.rows, arr.cols, &a.codec.params())
-        .with_context(|| format!("cannot compress {}", a.input.display()))?;
-    output::write_bytes(&a.output, a.force, &packed)?;
+fn compress(a: CompressArgs, ui: &progress::Ui) -> Result<()> {
+    let stdin = a.input.as_os_str() == "-";
+    let by_ext = |p: &Path| p.extension().is_some_and(|e| e == "blp").then(|| "blp".to_string());
+    let format = a.container.format.clone().or_else(|| a.output.as_deref().and_then(by_ext)).unwrap_or("dpk".into());
+    let output = match &a.output {
+        Some(o) => o.clone(),
+        None if stdin => PathBuf::from("-"),
+        None => {
+            let mut o = a.input.clone().into_os_string();
+            o.push(if format == "blp" { ".blp" } else { ".dpk" });
+            PathBuf::from(o)
+        }
+    };
+    if output.as_os_str() != "-" {
+        output::check_target(&output, a.force)?;
+    }
+    match format.as_str() {
+        "blp" => archive::compress_blp(&a.input, &output, &a.codec, &a.container, a.force, ui),
+        "stream" => compress_stream(&a.input, &output, &a.codec, a.force, ui),
+        _ => archive::compress_dpk(&a.input, &output, &a.codec, &a.container, a.force, ui),
+    }
+}
+
+/// A bare DAS codec stream of a `.npy` array (what `compress` wrote before archives).
+fn compress_stream(input: &Path, output: &Path, codec: &CodecArgs, force: bool, ui: &progress::Ui) -> Result<()> {
+    let arr = read_npy(input)?;
+    let packed = daspack::compress(arr.data.as_ref(), arr.rows, arr.cols, &codec.params())
+        .with_context(|| format!("cannot compress {}", input.display()))?;
+    if output.as_os_str() == "-" {
+        use std::io::Write;
+        let mut o = std::io::stdout().lock();
+        o.write_all(&packed)?;
+        o.flush()?;
+    } else {
+        output::write_bytes(output, force, &packed)?;
+    }
     let raw = arr.data.len() * arr.data.dtype().size();
-    eprintln!(
-        "{}: {} -> {} bytes (ratio {:.3})",
-        a.output.display(),
-        raw,
-        packed.len(),
-        raw as f64 / packed.len().max(1) as f64
-    );
+    ui.summary(output, raw as u64, packed.len() as u64, "DAS stream");
     Ok(())
 }
 
 fn decompress(a: DecompressArgs) -> Result<()> {
-    output::check_target(&a.output, a.force)?;
-    let packed = read_file(&a.input)?;
-    if packed.starts_with(b"blpk") {
-        return decompress_blp(&packed, &a);
+    let output = match &a.output {
+        Some(o) => o.clone(),
+        None if a.input.as_os_str() == "-" => PathBuf::from("-"),
+        None => match a.input.extension().and_then(|e| e.to_str()) {
+            Some("dpk" | "blp" | "das") => a.input.with_extension(""),
+            _ => bail!("name the output: {} has no .dpk/.blp/.das extension to strip", a.input.display()),
+        },
+    };
+    let to_stdout = output.as_os_str() == "-";
+    if !to_stdout {
+        output::check_target(&output, a.force)?;
     }
+    let (magic, held) = archive::sniff(&a.input)?;
+    let kind = kind_of(&magic);
+    if kind == Kind::Dpk {
+        let opened = match held {
+            Some(bytes) => archive::Opened::Memory(
+                daspack::container::dpk::Archive::open(bytes)
+                    .with_context(|| format!("cannot read {}", a.input.display()))?,
+            ),
+            None => archive::open_dpk(&a.input)?,
+        };
+        return archive::decompress_dpk(&opened, &a.input, &output, a.entry.as_deref(), a.threads, a.force);
+    }
+    if kind == Kind::Blp {
+        return match held {
+            Some(b) => decompress_blp(&b[..], &a, &output),
+            None => {
+                let f = std::fs::File::open(&a.input).with_context(|| format!("cannot read {}", a.input.display()))?;
+                decompress_blp(std::io::BufReader::with_capacity(1 << 20, f), &a, &output)
+            }
+        };
+    }
+    let packed = match held {
+        Some(b) => b,
+        None => read_file(&a.input)?,
+    };
     let (h, arr) =
         daspack::decompress(&packed, a.threads).with_context(|| format!("cannot decompress {}", a.input.display()))?;
-    output::write_atomic(&a.output, a.force, |w| Ok(npy::write(w, &arr, &[h.rows as usize, h.cols as usize])?))
+    let shape = [h.rows as usize, h.cols as usize];
+    if to_stdout {
+        let mut o = std::io::BufWriter::new(std::io::stdout().lock());
+        npy::write(&mut o, &arr, &shape)?;
+        use std::io::Write;
+        return Ok(o.flush()?);
+    }
+    output::write_atomic(&output, a.force, |w| Ok(npy::write(w, &arr, &shape)?))
 }
 
 /// Bloscpack: the raw payload, as `blpk d` writes it; an `.npy` output gets numpy's header back when the metadata
 /// describes an array (as bloscpack's `pack_ndarray` stores it).
-fn decompress_blp(packed: &[u8], a: &DecompressArgs) -> Result<()> {
+fn decompress_blp(input: impl std::io::Read, a: &DecompressArgs, output: &Path) -> Result<()> {
     use daspack::container::blp;
-    let file = blp::read(packed).with_context(|| format!("cannot decompress {}", a.input.display()))?;
-    let wants_npy = a.output.extension().is_some_and(|e| e == "npy");
-    let header = match (&file.metadata, wants_npy) {
+    use std::io::Write;
+    let ctx = || format!("cannot decompress {}", a.input.display());
+    let mut reader = blp::Reader::new(input).with_context(ctx)?;
+    let wants_npy = output.extension().is_some_and(|e| e == "npy");
+    let header = match (reader.metadata(), wants_npy) {
         (Some(meta), true) => blp::NumpyMeta::from_metadata(meta)?.map(|m| m.npy_header()),
         _ => None,
     };
-    output::write_atomic(&a.output, a.force, |w| {
-        use std::io::Write;
+    if output.as_os_str() == "-" {
+        let mut o = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+        reader.copy_to(&mut o).with_context(ctx)?;
+        return Ok(o.flush()?);
+    }
+    output::write_atomic(output, a.force, |w| {
         if let Some(h) = &header {
             w.write_all(h)?;
         }
-        Ok(w.write_all(&file.data)?)
+        reader.copy_to(w).with_context(ctx)?;
+        Ok(())
     })
 }
 
-fn info(input: &Path) -> Result<()> {
-    let packed = read_file(input)?;
+fn info(input: &Path, ui: &progress::Ui) -> Result<()> {
+    let (magic, held) = archive::sniff(input)?;
+    let kind = kind_of(&magic);
+    if kind == Kind::Dpk {
+        let opened = match held {
+            Some(b) => archive::Opened::Memory(daspack::container::dpk::Archive::open(b)?),
+            None => archive::open_dpk(input)?,
+        };
+        return archive::info_dpk(&opened, ui.verbose);
+    }
+    let packed = match held {
+        Some(b) => b,
+        None => read_file(input)?,
+    };
+    if kind == Kind::Blp {
+        return archive::info_blp(&packed, ui.verbose).with_context(|| format!("cannot read {}", input.display()));
+    }
     let h = daspack::read_header(&packed).with_context(|| format!("cannot read {}", input.display()))?;
     let raw = h.rows as u128 * h.cols as u128 * h.dtype.size() as u128;
     println!("format      daspack stream v{}", h.version);
     println!("array       {} x {} {}", h.rows, h.cols, h.dtype.name());
+    print_accuracy(&h, &packed)?;
+    println!("tiles       {} of {} x {}", h.tiles.len(), h.block_height, h.block_width);
+    println!("size        {} bytes, ratio {:.3}", packed.len(), raw as f64 / packed.len() as f64);
+    let shown = if ui.verbose { h.tiles.len() } else { h.tiles.len().min(64) };
+    for (i, t) in h.tiles.iter().enumerate().take(shown) {
+        println!("  tile {i:5}  offset {:10}  {:9} bytes  crc32 {:08x}", t.offset, t.len, t.crc32);
+    }
+    if h.tiles.len() > shown {
+        println!("  ... {} more tiles", h.tiles.len() - shown);
+    }
+    Ok(())
+}
+
+/// The `accuracy` line of a DAS stream.
+pub fn print_accuracy(h: &daspack::Header, stream: &[u8]) -> Result<()> {
     match h.mode {
         daspack::Mode::Int { step: 1 } => println!("accuracy    lossless"),
         daspack::Mode::Int { step } => println!("accuracy    max |error| {} (step {step})", h.abs_error),
         daspack::Mode::FloatQuant { step } => println!("accuracy    max |error| {} (step {step:e})", h.abs_error),
         daspack::Mode::FloatScaled { scale } => {
-            let exceptions = daspack::float_exceptions(&packed)?.unwrap_or(0);
+            let exceptions = daspack::float_exceptions(stream)?.unwrap_or(0);
             if scale == 1.0 {
                 println!("accuracy    lossless: integers ({exceptions} exceptions)");
             } else {
@@ -284,13 +482,62 @@ fn info(input: &Path) -> Result<()> {
         }
         daspack::Mode::FloatBits => println!("accuracy    lossless: float (bit map)"),
     }
-    println!("tiles       {} of {} x {}", h.tiles.len(), h.block_height, h.block_width);
-    println!("size        {} bytes, ratio {:.3}", packed.len(), raw as f64 / packed.len() as f64);
-    for (i, t) in h.tiles.iter().enumerate().take(64) {
-        println!("  tile {i:5}  offset {:10}  {:9} bytes  crc32 {:08x}", t.offset, t.len, t.crc32);
+    Ok(())
+}
+
+fn append(a: AppendArgs, ui: &progress::Ui) -> Result<()> {
+    let (magic, _) = archive::sniff(&a.archive)?;
+    match kind_of(&magic) {
+        Kind::Dpk => archive::append_dpk(&a.archive, &a.inputs, &a.codec, &a.container, ui),
+        Kind::Blp => archive::append_blp(&a.archive, &a.inputs, &a.container, ui),
+        Kind::Stream => bail!("{}: only .dpk archives and .blp files can be appended to", a.archive.display()),
     }
-    if h.tiles.len() > 64 {
-        println!("  ... {} more tiles", h.tiles.len() - 64);
+}
+
+fn verify(inputs: &[PathBuf], threads: usize, ui: &progress::Ui) -> Result<()> {
+    let mut failed = 0usize;
+    let mut checked = 0usize;
+    for input in inputs {
+        let result = (|| -> Result<usize> {
+            let (magic, held) = archive::sniff(input)?;
+            match kind_of(&magic) {
+                Kind::Dpk => {
+                    let opened = match held {
+                        Some(b) => archive::Opened::Memory(daspack::container::dpk::Archive::open(b)?),
+                        None => archive::open_dpk(input)?,
+                    };
+                    archive::verify_dpk(&opened, threads, ui)
+                }
+                kind => {
+                    let bytes = match held {
+                        Some(b) => b,
+                        None => read_file(input)?,
+                    };
+                    if kind == Kind::Blp {
+                        daspack::container::blp::read(&bytes[..])?;
+                    } else {
+                        daspack::decompress(&bytes, threads)?;
+                    }
+                    Ok(0)
+                }
+            }
+        })();
+        checked += 1;
+        match result {
+            Ok(0) => ui.say(&format!("ok      {}", input.display())),
+            Ok(n) => {
+                failed += 1;
+                println!("FAILED  {}: {n} entries failed", input.display());
+            }
+            Err(e) => {
+                failed += 1;
+                let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+                println!("FAILED  {}: {}", input.display(), chain.join(": "));
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("verification failed: {failed} of {checked} files");
     }
     Ok(())
 }

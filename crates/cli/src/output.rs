@@ -47,7 +47,7 @@ pub fn write_bytes(path: &Path, force: bool, bytes: &[u8]) -> Result<()> {
     write_atomic(path, force, |w| Ok(w.write_all(bytes)?))
 }
 
-fn temp_name(path: &Path) -> PathBuf {
+pub fn temp_name(path: &Path) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.daspack-tmp-{}", std::process::id()))
 }

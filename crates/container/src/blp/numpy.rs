@@ -154,13 +154,13 @@ impl NumpyMeta {
             out.extend_from_slice(&[1, 0]);
             out.extend_from_slice(&((hlen + v1_pad) as u16).to_le_bytes());
             out.extend_from_slice(dict.as_bytes());
-            out.extend(std::iter::repeat(b' ').take(v1_pad));
+            out.extend(std::iter::repeat_n(b' ', v1_pad));
         } else {
             let pad = 64 - ((8 + 4 + hlen) % 64);
             out.extend_from_slice(&[2, 0]);
             out.extend_from_slice(&((hlen + pad) as u32).to_le_bytes());
             out.extend_from_slice(dict.as_bytes());
-            out.extend(std::iter::repeat(b' ').take(pad));
+            out.extend(std::iter::repeat_n(b' ', pad));
         }
         out.push(b'\n');
         out

@@ -57,7 +57,7 @@ fn transpose8(mut x: u64) -> u64 {
 pub fn bitshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
     debug_assert_eq!(src.len(), dst.len());
     let n = src.len().checked_div(typesize).unwrap_or(0);
-    if typesize == 0 || n % 8 != 0 {
+    if typesize == 0 || !n.is_multiple_of(8) {
         dst.copy_from_slice(src);
         return;
     }
@@ -83,7 +83,7 @@ pub fn bitshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
 pub fn bitunshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
     debug_assert_eq!(src.len(), dst.len());
     let n = src.len().checked_div(typesize).unwrap_or(0);
-    if typesize == 0 || n % 8 != 0 {
+    if typesize == 0 || !n.is_multiple_of(8) {
         dst.copy_from_slice(src);
         return;
     }
@@ -112,7 +112,7 @@ mod tests {
     fn naive_bitshuffle(ts: usize, src: &[u8]) -> Vec<u8> {
         let n = src.len() / ts;
         let mut out = src.to_vec();
-        if n % 8 != 0 {
+        if !n.is_multiple_of(8) {
             return out;
         }
         out[..n * ts].fill(0);

@@ -1,0 +1,324 @@
+//! The archive subcommands as a user runs them: .dpk and .blp round trips, stdin/stdout streaming, verify,
+//! append, pack/unpack of directory trees, refusal to overwrite and no partial files.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn daspack(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_daspack")).args(args).output().expect("run daspack")
+}
+
+fn daspack_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_daspack"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run daspack");
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let feeder = std::thread::spawn(move || stdin.write_all(&data));
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    out
+}
+
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn npy_bytes(descr: &str, shape: &str, body: &[u8]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    b.extend_from_slice(header.as_bytes());
+    b.extend_from_slice(body);
+    b
+}
+
+fn sample_npy(dir: &Path) -> PathBuf {
+    let p = dir.join("in.npy");
+    let body: Vec<u8> = (0..400 * 9).flat_map(|i: i32| ((i * 37) % 1001 - 500).to_le_bytes()).collect();
+    std::fs::write(&p, npy_bytes("<i4", "(400, 9)", &body)).unwrap();
+    p
+}
+
+fn text(n: usize) -> Vec<u8> {
+    (0..n).map(|i| b"the quick brown fox jumps over the lazy dog\n"[i % 44]).collect()
+}
+
+fn no_temp_files(dir: &Path) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let n = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!n.contains("daspack-tmp"), "left-over {n}");
+    }
+}
+
+#[test]
+fn dpk_round_trips_arrays_and_files_with_every_codec() {
+    let dir = tempfile::tempdir().unwrap();
+    let npy = sample_npy(dir.path());
+    let raw = dir.path().join("notes.txt");
+    std::fs::write(&raw, text(300_000)).unwrap();
+    for codec in ["das", "zstd", "lz4", "deflate", "stored"] {
+        for input in [&npy, &raw] {
+            let packed = dir.path().join(format!("x-{codec}.dpk"));
+            let back = dir.path().join("back");
+            ok(&daspack(&["compress", s(input), s(&packed), "--codec", codec, "--chunk-size", "64K", "-q"]));
+            ok(&daspack(&["verify", s(&packed)]));
+            ok(&daspack(&["decompress", s(&packed), s(&back)]));
+            assert_eq!(std::fs::read(input).unwrap(), std::fs::read(&back).unwrap(), "{codec} {input:?}");
+            std::fs::remove_file(&back).unwrap();
+            std::fs::remove_file(&packed).unwrap();
+        }
+    }
+    // Default output name and format; info shows the array and the DAS accuracy.
+    ok(&daspack(&["compress", s(&npy)]));
+    let packed = dir.path().join("in.npy.dpk");
+    let info = ok(&daspack(&["info", s(&packed)]));
+    assert!(info.contains("daspack archive (.dpk) v1") && info.contains("400 x 9 int32"), "{info}");
+    assert!(info.contains("coding    das") && info.contains("lossless"), "{info}");
+    let list = ok(&daspack(&["list", s(&packed)]));
+    assert!(list.contains("array") && list.contains("in.npy"), "{list}");
+}
+
+#[test]
+fn flags_level_checksum_metadata_filters_and_verbose() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("data.bin");
+    let body: Vec<u8> = (0..200_000u32).flat_map(|i| (i / 3).to_le_bytes()).collect();
+    std::fs::write(&raw, &body).unwrap();
+    let meta = dir.path().join("m.json");
+    std::fs::write(&meta, r#"{"sampling_rate_hz": 1000, "channel_spacing_m": 1.02}"#).unwrap();
+    let packed = dir.path().join("d.dpk");
+    let out = daspack(&[
+        "compress",
+        s(&raw),
+        s(&packed),
+        "--codec",
+        "zstd",
+        "--level",
+        "9",
+        "--checksum",
+        "sha256",
+        "--metadata",
+        s(&meta),
+        "--filter",
+        "delta,shuffle",
+        "--typesize",
+        "4",
+        "-v",
+        "--threads",
+        "2",
+        "--chunk-size",
+        "256K",
+    ]);
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("chunk 0:") && err.contains("ms"), "{err}");
+    let info = ok(&daspack(&["info", s(&packed)]));
+    assert!(info.contains("sha256") && info.contains("sampling_rate_hz") && info.contains("delta,shuffle"), "{info}");
+    assert!(info.contains("zstd level 9"), "{info}");
+    let packed2 = dir.path().join("t.dpk");
+    ok(&daspack(&["compress", s(&raw), s(&packed2), "--level", "throughput", "--chunk-size", "max", "-q"]));
+    let back = dir.path().join("back.bin");
+    ok(&daspack(&["decompress", s(&packed2), s(&back)]));
+    assert_eq!(std::fs::read(&back).unwrap(), body);
+    let bad = daspack(&["compress", s(&raw), s(&dir.path().join("z.dpk")), "--checksum", "sha3"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("unknown checksum"));
+    no_temp_files(dir.path());
+}
+
+#[test]
+fn blp_format_and_legacy_streams_keep_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let npy = sample_npy(dir.path());
+    let blp = dir.path().join("x.blp");
+    ok(&daspack(&["compress", s(&npy), s(&blp), "--codec", "zstd", "--checksum", "crc32"]));
+    let info = ok(&daspack(&["info", s(&blp)]));
+    assert!(info.contains("Bloscpack v3") && info.contains("crc32"), "{info}");
+    ok(&daspack(&["verify", s(&blp)]));
+    let back = dir.path().join("back.npy");
+    ok(&daspack(&["decompress", s(&blp), s(&back)]));
+    assert_eq!(std::fs::read(&npy).unwrap(), std::fs::read(&back).unwrap());
+    // Appending to a .blp extends its payload.
+    let extra = dir.path().join("extra.bin");
+    std::fs::write(&extra, text(5000)).unwrap();
+    ok(&daspack(&["append", s(&blp), s(&extra)]));
+    let raw = dir.path().join("raw.bin");
+    ok(&daspack(&["decompress", s(&blp), s(&raw)]));
+    let n = std::fs::read(&npy).unwrap();
+    assert_eq!(std::fs::read(&raw).unwrap(), [&n[128..], &text(5000)[..]].concat());
+    // A bare DAS stream: written with --format stream, read by decompress and info as before.
+    let das = dir.path().join("x.das");
+    ok(&daspack(&["compress", s(&npy), s(&das), "--format", "stream"]));
+    assert_eq!(&std::fs::read(&das).unwrap()[..4], b"DASP");
+    assert!(ok(&daspack(&["info", s(&das)])).contains("daspack stream v1"));
+    let back2 = dir.path().join("back2.npy");
+    ok(&daspack(&["decompress", s(&das), s(&back2)]));
+    assert_eq!(std::fs::read(&npy).unwrap(), std::fs::read(&back2).unwrap());
+}
+
+#[test]
+fn stdin_stdout_round_trip() {
+    let data = text(1_000_000);
+    let packed = ok_bytes(&daspack_stdin(&["compress", "-", "-", "--codec", "lz4"], &data));
+    assert_eq!(&packed[..4], b"\x89DPK");
+    let back = ok_bytes(&daspack_stdin(&["decompress", "-", "-"], &packed));
+    assert_eq!(back, data);
+    // A .npy array through stdin is stored as bytes and comes back identical; verify and info read stdin too.
+    let dir = tempfile::tempdir().unwrap();
+    let npy = std::fs::read(sample_npy(dir.path())).unwrap();
+    let packed = ok_bytes(&daspack_stdin(&["compress", "-"], &npy));
+    assert!(daspack_stdin(&["verify", "-"], &packed).status.success());
+    assert!(String::from_utf8_lossy(&daspack_stdin(&["info", "-"], &packed).stdout).contains("footer"));
+    assert_eq!(ok_bytes(&daspack_stdin(&["decompress", "-"], &packed)), npy);
+}
+
+fn ok_bytes(out: &Output) -> Vec<u8> {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out.stdout.clone()
+}
+
+#[test]
+fn flipped_chunk_byte_is_reported_by_verify_and_decompress() {
+    let dir = tempfile::tempdir().unwrap();
+    let npy = sample_npy(dir.path());
+    let packed = dir.path().join("x.dpk");
+    ok(&daspack(&["compress", s(&npy), s(&packed), "--chunk-size", "4K"]));
+    let good = std::fs::read(&packed).unwrap();
+    // Chunk 2 of the entry starts after the 80-byte header and chunks 0 and 1: find it from `info -v`.
+    let info = ok(&daspack(&["info", "-v", s(&packed)]));
+    let line = info.lines().find(|l| l.trim_start().starts_with("chunk     2")).unwrap().to_string();
+    let offset: usize = line.split_whitespace().nth(3).unwrap().parse().unwrap();
+    for delta in [0usize, 7, 30] {
+        let mut bad = good.clone();
+        bad[offset + delta] ^= 0x04;
+        std::fs::write(&packed, &bad).unwrap();
+        let v = daspack(&["verify", s(&packed)]);
+        assert!(!v.status.success());
+        let report = String::from_utf8_lossy(&v.stdout);
+        assert!(report.contains("chunk 2") && report.contains("in.npy"), "{report}");
+        let out = dir.path().join("back.npy");
+        let d = daspack(&["decompress", s(&packed), s(&out)]);
+        assert!(!d.status.success());
+        let err = String::from_utf8_lossy(&d.stderr);
+        assert!(err.contains("chunk 2") && err.contains("in.npy") && err.lines().count() == 1, "{err}");
+        assert!(!out.exists());
+        no_temp_files(dir.path());
+    }
+    // Truncated: a clear error.
+    std::fs::write(&packed, &good[..good.len() - 20]).unwrap();
+    let d = daspack(&["decompress", s(&packed), s(&dir.path().join("t.npy"))]);
+    assert!(String::from_utf8_lossy(&d.stderr).contains("truncated archive"), "{d:?}");
+    assert!(!daspack(&["verify", s(&packed)]).status.success());
+}
+
+#[test]
+fn refuses_to_overwrite_and_leaves_no_temp_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let npy = sample_npy(dir.path());
+    let packed = dir.path().join("x.dpk");
+    std::fs::write(&packed, b"precious").unwrap();
+    let out = daspack(&["compress", s(&npy), s(&packed)]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    assert_eq!(std::fs::read(&packed).unwrap(), b"precious");
+    // A failing compression (bad codec parameter) with --force keeps the old file and leaves no temp file.
+    let out = daspack(&["compress", s(&npy), s(&packed), "--force", "--lpc-order", "40"]);
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read(&packed).unwrap(), b"precious");
+    no_temp_files(dir.path());
+    ok(&daspack(&["compress", s(&npy), s(&packed), "--force"]));
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    let out = daspack(&["pack", s(&tree), s(&packed)]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = daspack(&["unpack", s(&packed), s(&tree)]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let back = dir.path().join("in.npy");
+    let out = daspack(&["decompress", s(&packed), s(&back)]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("already exists"));
+}
+
+/// Every path under `root` with its contents (`None` for directories).
+fn tree(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+    let mut m = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                m.insert(rel, None);
+                stack.push(p);
+            } else {
+                m.insert(rel, Some(std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    m
+}
+
+#[test]
+fn pack_unpack_reproduces_a_directory_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("survey");
+    std::fs::create_dir_all(src.join("day1/fibre a")).unwrap();
+    std::fs::create_dir_all(src.join("empty/deeper")).unwrap();
+    std::fs::write(src.join("README"), b"survey notes\n").unwrap();
+    std::fs::write(src.join("empty.txt"), b"").unwrap();
+    std::fs::write(src.join("day1/fibre a/rec.npy"), std::fs::read(sample_npy(dir.path())).unwrap()).unwrap();
+    std::fs::write(src.join("day1/log.txt"), text(70_000)).unwrap();
+    std::fs::write(src.join("day1/fibre a/bin.dat"), (0..=255u8).cycle().take(100_001).collect::<Vec<_>>()).unwrap();
+    let packed = dir.path().join("survey.dpk");
+    ok(&daspack(&["pack", s(&src), s(&packed), "--chunk-size", "16K", "-q"]));
+    let list = ok(&daspack(&["list", s(&packed)]));
+    assert!(list.contains("day1/fibre a/rec.npy") && list.contains("dir") && list.contains("empty/deeper"), "{list}");
+    ok(&daspack(&["verify", s(&packed)]));
+    let out = dir.path().join("restored");
+    ok(&daspack(&["unpack", s(&packed), s(&out)]));
+    assert_eq!(tree(&src), tree(&out));
+    // One entry alone.
+    let one = dir.path().join("log.txt");
+    ok(&daspack(&["decompress", s(&packed), s(&one), "--entry", "day1/log.txt"]));
+    assert_eq!(std::fs::read(&one).unwrap(), text(70_000));
+    // Without --entry, a multi-entry archive asks for one.
+    let d = daspack(&["decompress", s(&packed), s(&dir.path().join("x"))]);
+    assert!(String::from_utf8_lossy(&d.stderr).contains("--entry"));
+    // Through stdout and stdin.
+    let streamed = ok_bytes(&daspack(&["pack", s(&src), "-", "-q"]));
+    let out2 = dir.path().join("restored2");
+    assert!(daspack_stdin(&["unpack", "-", s(&out2)], &streamed).status.success());
+    assert_eq!(tree(&src), tree(&out2));
+}
+
+#[test]
+fn append_adds_entries_that_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let npy = sample_npy(dir.path());
+    let packed = dir.path().join("a.dpk");
+    ok(&daspack(&["compress", s(&npy), s(&packed)]));
+    let extra = dir.path().join("later.txt");
+    std::fs::write(&extra, text(12_345)).unwrap();
+    ok(&daspack(&["append", s(&packed), s(&extra), "--codec", "deflate"]));
+    let out = daspack(&["append", s(&packed), s(&extra)]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("already has an entry"));
+    ok(&daspack(&["verify", s(&packed)]));
+    let info = ok(&daspack(&["info", s(&packed)]));
+    assert!(info.contains("generation 2") && info.contains("later.txt"), "{info}");
+    let back = dir.path().join("back.txt");
+    ok(&daspack(&["decompress", s(&packed), s(&back), "--entry", "later.txt"]));
+    assert_eq!(std::fs::read(&back).unwrap(), text(12_345));
+}

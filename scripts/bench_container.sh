@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Container benchmark (minutes; not part of scripts/test.sh). Builds a large .npy (default 2 GB: a real DAS file
+# from ../shared/data/das tiled in time, or synthetic int32 data when the corpus is absent) under the target
+# directory, never in the repository, then measures:
+#   * .dpk with zstd level 3 (byte shuffle), 1 and 2 threads: compress and decompress, median of 3, MB/s of
+#     original bytes, outputs checked byte for byte;
+#   * peak resident memory of decompression and compression (/usr/bin/time -v);
+#   * our .blp writer and reader against the Python bloscpack 0.16 on the same raw payload (blosclz, clevel 7,
+#     byte shuffle, typesize 4, 1 MiB chunks, file to file), median of 3. The Python side uses the venv that
+#     tests/bloscpack/run.sh installs (run there first when it is missing).
+# Writes a section of docs/benchmarks.md between markers (kept by scripts/bench_report.py) and prints it.
+# Environment: BENCH_SIZE_MB (default 2048), BENCH_DIR (work files; default $TARGET/bench-container),
+# BENCH_REPEATS (default 3), BENCH_NO_DOC=1 (print only).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+WORK="${BENCH_DIR:-$TARGET/bench-container}"
+SIZE_MB="${BENCH_SIZE_MB:-2048}"
+REPEATS="${BENCH_REPEATS:-3}"
+mkdir -p "$WORK"
+[ -x /usr/bin/time ] || ensure_apt time
+
+log "building daspack (release)"
+cargo build --release -q -p daspack-cli
+BIN="$TARGET/release/daspack"
+
+if ! "$VENV/bin/python" -c 'import bloscpack' 2>/dev/null; then
+    log "the Python bloscpack venv is missing: running tests/bloscpack/run.sh to install it"
+    bash tests/bloscpack/run.sh >/dev/null
+fi
+PY="$VENV/bin/python"
+
+log "input: ${SIZE_MB} MB .npy in $WORK"
+"$PY" - "$SHARED/data/das/apsensing_int32_150x4082.npy" "$WORK/big.npy" "$WORK/big.raw" "$SIZE_MB" <<'PY'
+import os, sys
+import numpy as np
+src, npy, raw, size_mb = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+if os.path.exists(src):
+    tile, origin = np.load(src), os.path.basename(src)
+else:
+    # Synthetic DAS-like int32: a random walk per channel plus a common-mode signal.
+    rng = np.random.default_rng(7)
+    steps = rng.integers(-40, 41, size=(4096, 1024), dtype=np.int32)
+    tile = (np.cumsum(steps, axis=0) + np.cumsum(rng.integers(-3, 4, size=(4096, 1)), axis=0)).astype(np.int32)
+    origin = "synthetic"
+reps = max(1, (size_mb << 20) // tile.nbytes)
+want = reps * tile.nbytes
+if not (os.path.exists(npy) and os.path.getsize(raw) == want if os.path.exists(raw) else False):
+    big = np.tile(tile, (reps, 1))
+    np.save(npy, big)
+    big.tofile(raw)
+print("%s tiled %dx: %s %s, %d bytes" % (origin, reps, (reps * tile.shape[0], tile.shape[1]), tile.dtype, want))
+PY
+BYTES=$(stat -c %s "$WORK/big.raw")
+NPY_BYTES=$(stat -c %s "$WORK/big.npy")
+
+# seconds CMD...: wall time of one run (stdout and stderr of the command discarded).
+seconds() {
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$@" >/dev/null 2>&1
+    t1=$(date +%s.%N)
+    echo "$t1 - $t0" | bc -l
+}
+# median_mbs BYTES CMD...: the command run $REPEATS times; prints "median_seconds MB/s".
+median_mbs() {
+    local bytes="$1"
+    shift
+    local ts=()
+    for _ in $(seq "$REPEATS"); do ts+=("$(seconds "$@")"); done
+    printf '%s\n' "${ts[@]}" | sort -g | awk -v n="$REPEATS" -v b="$bytes" \
+        '{a[NR]=$1} END {m=a[int((n+1)/2)]; printf "%.2f %.0f\n", m, b / 1e6 / m}'
+}
+# peak_mb CMD...: peak resident set size in MB (GNU time).
+peak_mb() {
+    /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F: '/Maximum resident set size/ {printf "%.0f", $2 / 1024}'
+}
+
+declare -A R
+for t in 1 2; do
+    log "dpk zstd-3, $t thread(s)"
+    R[c$t]=$(median_mbs "$NPY_BYTES" "$BIN" compress "$WORK/big.npy" "$WORK/big.dpk" --codec zstd --level 3 \
+        --threads "$t" --force -q)
+    R[d$t]=$(median_mbs "$NPY_BYTES" "$BIN" decompress "$WORK/big.dpk" "$WORK/back.npy" --threads "$t" --force)
+    cmp "$WORK/big.npy" "$WORK/back.npy"
+    rm -f "$WORK/back.npy"
+done
+DPK_BYTES=$(stat -c %s "$WORK/big.dpk")
+log "peak memory"
+RSS_D=$(peak_mb "$BIN" decompress "$WORK/big.dpk" "$WORK/back.npy" --threads 2 --force)
+RSS_C=$(peak_mb "$BIN" compress "$WORK/big.npy" "$WORK/big.dpk" --codec zstd --level 3 --threads 2 --force -q)
+RSS_DAS=$(peak_mb "$BIN" compress "$WORK/big.npy" "$WORK/big-das.dpk" --threads 2 --force -q)
+RSS_DASD=$(peak_mb "$BIN" decompress "$WORK/big-das.dpk" "$WORK/back.npy" --threads 2 --force)
+cmp "$WORK/big.npy" "$WORK/back.npy"
+DAS_BYTES=$(stat -c %s "$WORK/big-das.dpk")
+rm -f "$WORK/back.npy" "$WORK/big-das.dpk"
+
+log "blp: ours vs Python bloscpack (blosclz, clevel 7, shuffle, typesize 4, 1 MiB chunks)"
+R[ours_w]=$(median_mbs "$BYTES" "$BIN" compress "$WORK/big.raw" "$WORK/ours.blp" --format blp --codec blosclz \
+    --level 7 --filter shuffle --typesize 4 --chunk-size 1M --checksum adler32 --force -q)
+R[ours_r]=$(median_mbs "$BYTES" "$BIN" decompress "$WORK/ours.blp" "$WORK/ours.out" --force)
+cmp "$WORK/big.raw" "$WORK/ours.out"
+cat >"$WORK/blpk.py" <<'PY'
+import sys, bloscpack as bp
+op, src, dst = sys.argv[1:4]
+if op == "w":
+    bp.pack_file_to_file(src, dst, chunk_size=1 << 20,
+                         blosc_args=bp.BloscArgs(typesize=4, clevel=7, shuffle=True, cname="blosclz"))
+else:
+    bp.unpack_file_from_file(src, dst)
+PY
+R[py_w]=$(median_mbs "$BYTES" "$PY" "$WORK/blpk.py" w "$WORK/big.raw" "$WORK/py.blp")
+R[py_r]=$(median_mbs "$BYTES" "$PY" "$WORK/blpk.py" r "$WORK/py.blp" "$WORK/py.out")
+cmp "$WORK/big.raw" "$WORK/py.out"
+# Cross-read: each reads the other's file.
+"$BIN" decompress "$WORK/py.blp" "$WORK/x.out" --force && cmp "$WORK/big.raw" "$WORK/x.out"
+"$PY" "$WORK/blpk.py" r "$WORK/ours.blp" "$WORK/x.out" && cmp "$WORK/big.raw" "$WORK/x.out"
+OURS_BLP=$(stat -c %s "$WORK/ours.blp")
+PY_BLP=$(stat -c %s "$WORK/py.blp")
+rm -f "$WORK/ours.out" "$WORK/py.out" "$WORK/x.out"
+
+mbs() { echo "${R[$1]}" | awk '{print $2}'; }
+secs() { echo "${R[$1]}" | awk '{print $1}'; }
+SECTION="$(mktemp)"
+{
+    echo "<!-- bench_container:begin -->"
+    echo "## Containers on a large file (scripts/bench_container.sh)"
+    echo
+    echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"
+    echo "shared with other jobs, so timings vary from run to run. Input: $NPY_BYTES bytes of .npy"
+    echo "(int32, a real DAS file tiled in time); MB/s of original bytes, median of $REPEATS, file to file."
+    echo
+    echo "| .dpk, zstd level 3 + shuffle | 1 thread | 2 threads |"
+    echo "|---|---|---|"
+    echo "| compress MB/s | $(mbs c1) ($(secs c1) s) | $(mbs c2) ($(secs c2) s) |"
+    echo "| decompress MB/s | $(mbs d1) ($(secs d1) s) | $(mbs d2) ($(secs d2) s) |"
+    echo
+    echo "Archive $DPK_BYTES bytes (ratio $(echo "scale=3; $NPY_BYTES / $DPK_BYTES" | bc)). Peak RSS, 2 threads:"
+    echo "decompress $RSS_D MB, compress $RSS_C MB (target for decompression: <= 100 MB whatever the file size)."
+    echo "With the DAS codec (the default for .npy): $DAS_BYTES bytes (ratio $(echo "scale=3; $NPY_BYTES / $DAS_BYTES" | bc)),"
+    echo "peak RSS compress $RSS_DAS MB, decompress $RSS_DASD MB."
+    echo
+    echo "| Bloscpack .blp (blosclz 7, shuffle, 1 MiB chunks) | write MB/s | read MB/s | file bytes |"
+    echo "|---|---|---|---|"
+    echo "| daspack (Rust, one thread) | $(mbs ours_w) | $(mbs ours_r) | $OURS_BLP |"
+    echo "| Python bloscpack 0.16 (python-blosc) | $(mbs py_w) | $(mbs py_r) | $PY_BLP |"
+    echo
+    echo "Each reads the other's file back byte for byte."
+    echo "<!-- bench_container:end -->"
+} >"$SECTION"
+cat "$SECTION"
+if [ "${BENCH_NO_DOC:-}" != 1 ]; then
+    python3 - docs/benchmarks.md "$SECTION" <<'PY'
+import sys
+doc, sec = sys.argv[1], open(sys.argv[2]).read().strip()
+BEGIN, END = "<!-- bench_container:begin -->", "<!-- bench_container:end -->"
+text = open(doc).read()
+if BEGIN in text and END in text:
+    text = text[: text.index(BEGIN)] + sec + text[text.index(END) + len(END) :]
+else:
+    text = text.rstrip("\n") + "\n\n" + sec + "\n"
+open(doc, "w").write(text)
+PY
+    log "updated docs/benchmarks.md"
+fi
+rm -f "$SECTION"
