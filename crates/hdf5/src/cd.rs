@@ -2,7 +2,7 @@
 //! and the words `set_local` stores in the dataset, plus the chunk coding both directions share. Pure Rust, no
 //! HDF5: unit-tested without a host library. `docs/hdf5.md` documents the layouts.
 
-use daspack_codec::{compress, decompress, ArrayBuf, ArrayRef, DType, Params};
+use daspack_codec::{compress, decompress, read_header, ArrayBuf, ArrayRef, DType, Params};
 
 /// The filter id registered with The HDF Group for DASPack.
 pub const FILTER_ID: i32 = 33000;
@@ -188,9 +188,9 @@ impl Stored {
         }
     }
 
-    pub fn chunk_bytes(&self) -> usize {
-        let (r, c) = self.shape();
-        r * c * self.dtype.size()
+    /// Bytes of a chunk: up to 2^96 x 8 for three 32-bit dimensions, hence u128 (a usize product overflowed).
+    pub fn chunk_bytes(&self) -> u128 {
+        self.chunk.iter().map(|&d| d as u128).product::<u128>() * self.dtype.size() as u128
     }
 
     /// The tile the codec will use on a chunk must respect the codec's area limit.
@@ -223,7 +223,7 @@ pub fn encode_chunk(s: &Stored, data: &[u8]) -> Result<Vec<u8>, String> {
     let n = data.len() / size;
     let (r, c) = s.shape();
     // HDF5 always passes whole chunks (edge chunks padded); anything else is coded as it is.
-    let (rows, cols) = if r * c == n {
+    let (rows, cols) = if r as u128 * c as u128 == n as u128 {
         (r, c)
     } else if c > 0 && n.is_multiple_of(c) {
         (n / c, c)
@@ -255,16 +255,26 @@ pub fn encode_chunk(s: &Stored, data: &[u8]) -> Result<Vec<u8>, String> {
 /// Decompresses one chunk into the dataset's byte order. Without stored values (never from HDF5) the bytes are
 /// little-endian and the size is not checked.
 pub fn decode_chunk(s: Option<&Stored>, stream: &[u8]) -> Result<Vec<u8>, String> {
-    let (h, a) = decompress(stream, 0).map_err(|e| e.to_string())?;
-    let be = s.is_some_and(|s| s.big_endian);
-    if let Some(s) = s {
-        if h.dtype != s.dtype {
-            return Err(format!("chunk holds {}, the dataset {}", h.dtype.name(), s.dtype.name()));
+    // The header is checked against the dataset before decoding, so that a small chunk cannot make the filter
+    // allocate what its header claims (up to 2^20 bytes per stream byte) for a chunk the dataset cannot hold.
+    let check = |s: &Stored, dtype: DType, elems: u128| {
+        if dtype != s.dtype {
+            return Err(format!("chunk holds {}, the dataset {}", dtype.name(), s.dtype.name()));
         }
-        let got = a.len() * h.dtype.size();
+        let got = elems * dtype.size() as u128;
         if got != s.chunk_bytes() {
             return Err(format!("chunk decodes to {got} bytes, the dataset's chunks have {}", s.chunk_bytes()));
         }
+        Ok(())
+    };
+    if let Some(s) = s {
+        let h = read_header(stream).map_err(|e| e.to_string())?;
+        check(s, h.dtype, h.rows as u128 * h.cols as u128)?;
+    }
+    let (h, a) = decompress(stream, 0).map_err(|e| e.to_string())?;
+    let be = s.is_some_and(|s| s.big_endian);
+    if let Some(s) = s {
+        check(s, h.dtype, a.len() as u128)?;
     }
     Ok(match &a {
         ArrayBuf::I16(v) => to_bytes(v, be, i16::to_le_bytes, i16::to_be_bytes),

@@ -191,6 +191,9 @@ unsafe extern "C" fn filter(
                 .and_then(|s| cd::encode_chunk(&s, input))
                 .map_err(|e| format!("cannot compress chunk: {e}"))
         };
+        // HDF5 reads a returned size of 0 as failure and keeps its buffer: an empty result (a stream of 0 elements,
+        // or cd_values with a zero dimension) must fail before the buffer is replaced.
+        let out = out.and_then(|o| if o.is_empty() { Err("the chunk decodes to 0 bytes".to_string()) } else { Ok(o) });
         match out {
             Ok(out) => {
                 let p = a.alloc(out.len());
