@@ -99,9 +99,16 @@ w("```")
 w(open(os.path.join(d, "sensor.txt")).read().strip())
 w("```")
 w("")
-# The container section is written by scripts/bench_container.sh between these markers: keep it.
-BEGIN, END = "<!-- bench_container:begin -->", "<!-- bench_container:end -->"
+# The container section (scripts/bench_container.sh) and the Python section (scripts/bench_python.py) are written
+# by their own scripts between these markers: keep them.
 old = open(out).read() if os.path.exists(out) else ""
-if BEGIN in old and END in old:
-    L.append(old[old.index(BEGIN) : old.index(END) + len(END)])
+kept = []
+for BEGIN, END in (
+    ("<!-- bench_container:begin -->", "<!-- bench_container:end -->"),
+    ("<!-- bench_python:begin -->", "<!-- bench_python:end -->"),
+):
+    if BEGIN in old and END in old:
+        kept.append(old[old.index(BEGIN) : old.index(END) + len(END)])
+if kept:
+    L.append("\n\n".join(kept))
 open(out, "w").write("\n".join(L) + "\n")

@@ -1,5 +1,10 @@
 """numcodecs, zarr (v3 and v2 formats), dask.distributed and h5py with the daspack codec."""
 
+import os
+import shutil
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -156,14 +161,23 @@ def test_dask_distributed_zarr(tmp_path):
     assert np.array_equal(zarr.open_array(path, mode="r")[:], a)
 
 
-# --- h5py (only with the bundled HDF5 plugin) ------------------------------------------------------------------
+# --- HDF5: h5py in this process, the bundled plugin for other programs ---------------------------------------
+# Not skipped when the plugin is missing: `pip install ./crates/python` must bundle and register it.
+
+
+def test_plugin_bundled():
+    d = daspack.plugin_path()
+    assert d is not None, "the HDF5 plugin libh5daspack.so is not in the installed package (daspack/plugins/)"
+    assert os.path.isfile(os.path.join(d, "libh5daspack.so"))
+    assert d in os.environ["HDF5_PLUGIN_PATH"].split(os.pathsep)
+    assert daspack.get_filter() == 33000
 
 
 def test_h5py_plugin(tmp_path):
-    h5py = pytest.importorskip("h5py")
-    if daspack.plugin_path() is None:
-        pytest.skip("HDF5 plugin not bundled in this build (crates/hdf5 not built)")
-    assert h5py.h5z.filter_avail(33000)
+    import h5py
+
+    assert h5py.h5z.filter_avail(33000), "import daspack did not register filter 33000 with h5py"
+    assert daspack.register_hdf5_filter()
     a = wave(1000, 40, "int32")
     f32 = wave(1000, 40, "float32")
     with h5py.File(tmp_path / "t.h5", "w") as f:
@@ -173,3 +187,85 @@ def test_h5py_plugin(tmp_path):
         assert "33000" in f["i"]._filters and "33000" in f["f"]._filters
         assert np.array_equal(f["i"][:], a)
         assert np.max(np.abs(f["f"][:] - f32)) <= 0.05
+        assert f["i"].id.get_storage_size() < a.nbytes / 2
+
+
+def clean_env(**extra):
+    """This environment without HDF5_PLUGIN_PATH and daspack's switches, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HDF5_", "DASPACK_"))}
+    env.update(extra)
+    return env
+
+
+def run_python(code, env, cwd):
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
+    return r.stdout
+
+
+def write_h5(path):
+    import h5py
+
+    a = wave(600, 24, "int32", seed=3)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("i", data=a, chunks=(200, 24), **daspack.h5_compression())
+    return a
+
+
+@pytest.mark.parametrize("h5py_first", [False, True])
+def test_h5py_compiled_in_filter(tmp_path, h5py_first):
+    """A fresh interpreter with no HDF5_PLUGIN_PATH at all: `import daspack` alone lets h5py write and read, in
+    either import order (the compiled-in filter class, not the plugin file)."""
+    imports = "import h5py, daspack" if h5py_first else "import daspack, h5py"
+    code = f"""
+import os
+os.environ["HDF5_PLUGIN_PATH"] = "::"  # no plugin loading: only the registered class can serve
+{imports}
+import numpy as np
+a = (np.arange(30000, dtype=np.int32).reshape(1000, 30) * 7) % 1000
+with h5py.File("c.h5", "w") as f:
+    f.create_dataset("x", data=a, chunks=(250, 30), **daspack.h5_compression())
+with h5py.File("c.h5", "r") as f:
+    assert "33000" in f["x"]._filters
+    assert np.array_equal(f["x"][:], a)
+print("ok")
+"""
+    env = clean_env(DASPACK_NO_HDF5_PLUGIN_PATH="1")
+    assert run_python(code, env, tmp_path).strip() == "ok"
+
+
+def test_plugin_path_serves_plain_h5py(tmp_path):
+    """h5py without daspack reads a file written through the filter once HDF5_PLUGIN_PATH is daspack.plugin_path(),
+    and cannot without it."""
+    path = tmp_path / "w.h5"
+    a = write_h5(path)
+    np.save(tmp_path / "w.npy", a)
+    code = """
+import sys, h5py, numpy as np
+with h5py.File("w.h5", "r") as f:
+    ok = np.array_equal(f["i"][:], np.load("w.npy"))
+assert "daspack" not in sys.modules
+print("same" if ok else "different")
+"""
+    assert run_python(code, clean_env(HDF5_PLUGIN_PATH=daspack.plugin_path()), tmp_path).strip() == "same"
+    (tmp_path / "empty").mkdir()
+    r = subprocess.run([sys.executable, "-c", code], env=clean_env(HDF5_PLUGIN_PATH=str(tmp_path / "empty")),
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "plugin" in r.stderr + r.stdout
+
+
+def test_h5dump_reads_with_plugin_path(tmp_path):
+    """h5dump (Debian's HDF5, another library than h5py's) decodes the file through the bundled plugin."""
+    h5dump = shutil.which("h5dump")
+    if h5dump is None:
+        if os.environ.get("DASPACK_REQUIRE_H5DUMP"):
+            pytest.fail("h5dump not found (apt-get install hdf5-tools)")
+        pytest.skip("h5dump not installed (apt-get install hdf5-tools)")
+    path = tmp_path / "w.h5"
+    a = write_h5(path)
+    out = tmp_path / "i.bin"
+    r = subprocess.run([h5dump, "-d", "/i", "-b", "LE", "-o", str(out), str(path)],
+                       env=clean_env(HDF5_PLUGIN_PATH=daspack.plugin_path()), capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert np.array_equal(np.fromfile(out, "<i4").reshape(a.shape), a)

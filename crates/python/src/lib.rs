@@ -174,12 +174,21 @@ fn default_params(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(d)
 }
 
+/// Address of the HDF5 filter class (`H5Z_class2_t`) of filter 33000 compiled into this module, for
+/// `h5py.h5z.register_filter`. The filter resolves the HDF5 functions it calls in the process at run time
+/// (h5py's bundled libhdf5 included), see crates/hdf5/src/host.rs.
+#[pyfunction]
+fn h5_filter_class() -> usize {
+    h5daspack::H5PLget_plugin_info() as usize
+}
+
 #[pymodule]
 fn _daspack(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compress, m)?)?;
     m.add_function(wrap_pyfunction!(decompress, m)?)?;
     m.add_function(wrap_pyfunction!(read_header, m)?)?;
     m.add_function(wrap_pyfunction!(default_params, m)?)?;
+    m.add_function(wrap_pyfunction!(h5_filter_class, m)?)?;
     m.add("DASPackError", m.py().get_type::<DASPackError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

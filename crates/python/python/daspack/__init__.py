@@ -11,13 +11,15 @@ time (pass ``shape=`` to :func:`decompress_data` to restore them). Supported dty
 float64. ``abs_error=E > 0`` guarantees ``|decoded - original| <= E`` for every element.
 
 Integrations: :mod:`daspack.numcodecs` (numcodecs / zarr v2 codec ``"daspack"``), :mod:`daspack.zarr3` (zarr v3
-array-to-bytes codec ``"daspack"``) and :func:`h5_compression` (HDF5 filter 33000, for h5py).
+array-to-bytes codec ``"daspack"``) and :func:`h5_compression` (HDF5 filter 33000: ``import daspack`` registers it
+with h5py, and :func:`plugin_path` is the directory of the bundled plugin for other HDF5 programs).
 """
 
 from __future__ import annotations
 
 import os
 import struct
+import sys
 from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
@@ -36,6 +38,7 @@ __all__ = [
     "get_filter",
     "h5_compression",
     "plugin_path",
+    "register_hdf5_filter",
 ]
 
 __version__: str = _daspack.__version__
@@ -181,7 +184,8 @@ def h5_compression(
     into two 32-bit words, low word first. ``tailcut_permille`` is accepted for compatibility with DASPack and
     ignored by the daspack filter. Block sizes 0 choose from the chunk shape.
 
-    The filter itself is the plugin ``libh5daspack.so``; :func:`plugin_path` tells where the bundled one is.
+    ``import daspack`` registers the filter with h5py; other programs find the bundled plugin in
+    :func:`plugin_path` (on ``HDF5_PLUGIN_PATH``).
     """
     if lpc_order is None:
         lpc_order = int(_daspack.default_params()["lpc_order"])
@@ -209,46 +213,72 @@ def h5_compression(
 # --- HDF5 plugin -------------------------------------------------------------------------------------------------
 
 _PLUGIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "plugins")
-_PLUGIN_NAME = "libh5daspack.so"
+if sys.platform == "win32":
+    _PLUGIN_NAME = "h5daspack.dll"
+elif sys.platform == "darwin":
+    _PLUGIN_NAME = "libh5daspack.dylib"
+else:
+    _PLUGIN_NAME = "libh5daspack.so"
+# HDF5's built-in plugin directory, searched only while HDF5_PLUGIN_PATH is unset: kept when we set the variable.
+if sys.platform == "win32":
+    _HDF5_DEFAULT_PLUGIN_DIR = os.path.expandvars("%ALLUSERSPROFILE%\\hdf5\\lib\\plugin")
+else:
+    _HDF5_DEFAULT_PLUGIN_DIR = "/usr/local/hdf5/lib/plugin"
 
 
 def plugin_path() -> Optional[str]:
-    """Directory holding the bundled HDF5 plugin ``libh5daspack.so`` (for ``HDF5_PLUGIN_PATH``), or None."""
+    """Directory holding the bundled HDF5 filter plugin ``libh5daspack.so``, for ``HDF5_PLUGIN_PATH`` (h5dump,
+    h5repack, MATLAB, C programs), or None when this build has none.
+
+    ``import daspack`` already adds it to ``os.environ["HDF5_PLUGIN_PATH"]`` (inherited by child processes) and
+    registers the filter with h5py's HDF5 directly."""
     return _PLUGIN_DIR if os.path.isfile(os.path.join(_PLUGIN_DIR, _PLUGIN_NAME)) else None
 
 
-def _register_hdf5_plugin() -> bool:
-    """Makes the bundled plugin visible to HDF5: prepends its directory to ``HDF5_PLUGIN_PATH`` (for libraries
-    loaded later) and, when h5py is already importable, registers the filter with h5py's HDF5 directly."""
+def _extend_plugin_path() -> None:
+    """Appends :func:`plugin_path` to ``HDF5_PLUGIN_PATH`` (after the user's directories, before HDF5's default
+    one when the variable was unset), unless it is HDF5's "no plugins" value ``::``."""
     d = plugin_path()
-    if d is None:
+    if d is None or os.environ.get("DASPACK_NO_HDF5_PLUGIN_PATH"):
+        return
+    current = os.environ.get("HDF5_PLUGIN_PATH")
+    if current is None:
+        os.environ["HDF5_PLUGIN_PATH"] = os.pathsep.join([d, _HDF5_DEFAULT_PLUGIN_DIR])
+    elif current.strip() != "::":
+        paths = [p for p in current.split(os.pathsep) if p]
+        if d not in paths:
+            os.environ["HDF5_PLUGIN_PATH"] = os.pathsep.join(paths + [d])
+
+
+def register_hdf5_filter() -> bool:
+    """Registers filter 33000 with h5py's HDF5, from the filter compiled into this module (it needs no file on
+    ``HDF5_PLUGIN_PATH``). ``import daspack`` calls it when h5py is installed; True when h5py can now read and
+    write daspack datasets. Registering again is harmless (HDF5 replaces the class)."""
+    try:
+        import h5py
+    except ImportError:
         return False
-    paths = [p for p in os.environ.get("HDF5_PLUGIN_PATH", "").split(os.pathsep) if p]
-    if d not in paths:
-        os.environ["HDF5_PLUGIN_PATH"] = os.pathsep.join([d] + paths)
+    h5py.h5z.register_filter(_daspack.h5_filter_class())
+    return bool(h5py.h5z.filter_avail(FILTER_ID))
+
+
+def _register_hdf5() -> None:
+    _extend_plugin_path()
     if os.environ.get("DASPACK_NO_H5PY_REGISTER"):
-        return True
+        return
+    import importlib.util
+
+    if "h5py" not in sys.modules and importlib.util.find_spec("h5py") is None:
+        return
     try:
-        import h5py  # noqa: F401  (optional)
-    except Exception:
-        return True
-    try:
-        import ctypes
+        register_hdf5_filter()
+    except Exception as e:  # a broken h5py must not break daspack
+        import warnings
 
-        if h5py.h5z.filter_avail(FILTER_ID):
-            return True
-        lib = ctypes.CDLL(os.path.join(d, _PLUGIN_NAME))
-        lib.H5PLget_plugin_info.restype = ctypes.c_void_p
-        ptr = lib.H5PLget_plugin_info()
-        if ptr:
-            h5py.h5z.register_filter(ptr)
-            _register_hdf5_plugin._lib = lib  # keep the library loaded
-    except Exception:  # the HDF5_PLUGIN_PATH route still works for h5py's HDF5
-        pass
-    return True
+        warnings.warn(f"daspack: could not register HDF5 filter 33000 with h5py: {e}", RuntimeWarning, stacklevel=2)
 
 
-_register_hdf5_plugin()
+_register_hdf5()
 
 
 def _register_numcodecs() -> None:
