@@ -24,6 +24,9 @@ struct Cli {
     /// No progress bar, no summaries (errors only).
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Sync each output file to the disk before renaming it into place (appends always sync).
+    #[arg(long, global = true)]
+    sync: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -49,6 +52,9 @@ enum Command {
         /// Worker threads (0 = all cores).
         #[arg(long, default_value_t = 0)]
         threads: usize,
+        /// Check only this entry of a .dpk archive.
+        #[arg(long)]
+        entry: Option<String>,
     },
     /// Pack a directory tree (nested directories, empty files and directories) into one .dpk archive.
     Pack(PackArgs),
@@ -222,13 +228,14 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     let ui = progress::Ui { verbose: cli.verbose, quiet: cli.quiet };
+    output::set_sync(cli.sync);
     match cli.command {
         Command::Demo(a) => demo(a),
         Command::Compress(a) => compress(a, &ui),
         Command::Decompress(a) => decompress(a),
         Command::Info { input } => info(&input, &ui),
         Command::Append(a) => append(a, &ui),
-        Command::Verify { inputs, threads } => verify(&inputs, threads, &ui),
+        Command::Verify { inputs, threads, entry } => verify(&inputs, threads, entry.as_deref(), &ui),
         Command::Pack(a) => archive::pack(&a.dir, &a.output, &a.codec, &a.container, a.force, &ui),
         Command::Unpack { input, dir, threads, force } => {
             archive::unpack(&archive::open_dpk(&input)?, &dir, threads, force)
@@ -494,7 +501,7 @@ fn append(a: AppendArgs, ui: &progress::Ui) -> Result<()> {
     }
 }
 
-fn verify(inputs: &[PathBuf], threads: usize, ui: &progress::Ui) -> Result<()> {
+fn verify(inputs: &[PathBuf], threads: usize, entry: Option<&str>, ui: &progress::Ui) -> Result<()> {
     let mut failed = 0usize;
     let mut checked = 0usize;
     for input in inputs {
@@ -506,8 +513,9 @@ fn verify(inputs: &[PathBuf], threads: usize, ui: &progress::Ui) -> Result<()> {
                         Some(b) => archive::Opened::Memory(daspack::container::dpk::Archive::open(b)?),
                         None => archive::open_dpk(input)?,
                     };
-                    archive::verify_dpk(&opened, threads, ui)
+                    archive::verify_dpk(&opened, threads, entry, ui)
                 }
+                _ if entry.is_some() => bail!("--entry needs a .dpk archive"),
                 kind => {
                     let bytes = match held {
                         Some(b) => b,

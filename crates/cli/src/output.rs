@@ -5,6 +5,17 @@ use anyhow::{bail, Context, Result};
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether outputs are synced to the disk before their rename (`--sync`). Off by default, as gzip and zstd do:
+/// the rename already guarantees that a failed run leaves no partial file, and syncing makes a large
+/// decompression wait for the disk rather than the decoder.
+static SYNC: AtomicBool = AtomicBool::new(false);
+
+/// Sets [`SYNC`].
+pub fn set_sync(on: bool) {
+    SYNC.store(on, Ordering::Relaxed);
+}
 
 /// Refuses to go on when `path` exists and `force` is not set (checked before any work is done).
 pub fn check_target(path: &Path, force: bool) -> Result<()> {
@@ -27,7 +38,9 @@ where
         let mut w = BufWriter::with_capacity(1 << 20, file);
         fill(&mut w)?;
         w.flush()?;
-        w.get_ref().sync_all().ok();
+        if SYNC.load(Ordering::Relaxed) {
+            w.get_ref().sync_all().with_context(|| format!("cannot sync {}", tmp.display()))?;
+        }
         Ok(())
     })();
     if let Err(e) = result {

@@ -322,3 +322,241 @@ fn append_adds_entries_that_verify() {
     ok(&daspack(&["decompress", s(&packed), s(&back), "--entry", "later.txt"]));
     assert_eq!(std::fs::read(&back).unwrap(), text(12_345));
 }
+
+const CHECKSUMS: [&str; 11] =
+    ["none", "adler32", "crc32", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "xxh64", "blake3"];
+
+#[test]
+fn every_codec_and_filter_with_every_checksum_round_trips_through_the_cli() {
+    // 5 codecs x 4 filters, the checksums in turn (all 11 appear); an array and plain bytes each time.
+    let dir = tempfile::tempdir().unwrap();
+    let npy = sample_npy(dir.path());
+    let raw = dir.path().join("raw.bin");
+    std::fs::write(&raw, (0..90_000u32).flat_map(|i| (i / 5 ^ i % 3).to_le_bytes()).collect::<Vec<_>>()).unwrap();
+    let mut k = 0;
+    for codec in ["das", "zstd", "lz4", "deflate", "stored"] {
+        for filter in ["none", "delta", "shuffle", "bitshuffle"] {
+            let checksum = CHECKSUMS[k % CHECKSUMS.len()];
+            k += 1;
+            for input in [&npy, &raw] {
+                let what = format!("{codec} {filter} {checksum} {}", input.display());
+                let packed = dir.path().join("p.dpk");
+                let back = dir.path().join("back");
+                let args = ["--codec", codec, "--filter", filter, "--checksum", checksum, "--typesize", "4"];
+                ok(&daspack(&[&["compress", s(input), s(&packed), "--chunk-size", "16K", "-q"], &args[..]].concat()));
+                let info = ok(&daspack(&["info", s(&packed)]));
+                assert!(info.contains(&format!("digest    {checksum}")), "{what}: {info}");
+                ok(&daspack(&["verify", s(&packed), "--threads", "2"]));
+                ok(&daspack(&["decompress", s(&packed), s(&back), "--threads", "3"]));
+                assert!(std::fs::read(input).unwrap() == std::fs::read(&back).unwrap(), "{what}");
+                std::fs::remove_file(&back).unwrap();
+                std::fs::remove_file(&packed).unwrap();
+            }
+        }
+    }
+    assert!(k >= CHECKSUMS.len());
+}
+
+/// (entry name, [(chunk offset, stored length)]) for every file entry, from `info -v`.
+fn chunk_table(packed: &Path) -> Vec<(String, Vec<(usize, usize)>)> {
+    let info = ok(&daspack(&["info", "-v", s(packed)]));
+    let mut out: Vec<(String, Vec<(usize, usize)>)> = Vec::new();
+    for line in info.lines() {
+        if let Some(rest) = line.strip_prefix("entry       \"") {
+            out.push((rest[..rest.rfind('"').unwrap()].to_string(), Vec::new()));
+        } else if line.trim_start().starts_with("chunk ") && line.contains("crc32") {
+            // "    chunk     i  offset  O  orig -> stored bytes  crc32 X"
+            let w: Vec<&str> = line.split_whitespace().collect();
+            out.last_mut().unwrap().1.push((w[3].parse().unwrap(), w[6].parse().unwrap()));
+        }
+    }
+    out.retain(|(_, c)| !c.is_empty());
+    out
+}
+
+#[test]
+fn a_flipped_byte_in_any_chunk_of_any_entry_is_named_by_verify_and_decompress() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::copy(sample_npy(dir.path()), src.join("a.npy")).unwrap();
+    std::fs::write(src.join("b.txt"), text(40_000)).unwrap();
+    let packed = dir.path().join("x.dpk");
+    ok(&daspack(&["pack", s(&src), s(&packed), "--chunk-size", "8K", "-q"]));
+    let good = std::fs::read(&packed).unwrap();
+    let table = chunk_table(&packed);
+    assert_eq!(table.len(), 2);
+    for (name, chunks) in &table {
+        assert!(chunks.len() >= 2, "{name}: {chunks:?}");
+        let other = &table.iter().find(|(n, _)| n != name).unwrap().0;
+        for (i, &(off, len)) in chunks.iter().enumerate() {
+            for pos in [off, off + len / 2, off + len - 1] {
+                let mut bad = good.clone();
+                bad[pos] ^= 0x81;
+                std::fs::write(&packed, &bad).unwrap();
+                let v = daspack(&["verify", s(&packed)]);
+                assert!(!v.status.success());
+                let report = String::from_utf8_lossy(&v.stdout);
+                let line = report.lines().find(|l| l.starts_with("FAILED")).unwrap();
+                assert!(line.contains(&format!("chunk {i} ")) && line.contains(name.as_str()), "{report}");
+                // The other entry verifies alone; this one does not.
+                ok(&daspack(&["verify", s(&packed), "--entry", other]));
+                assert!(!daspack(&["verify", s(&packed), "--entry", name]).status.success());
+                let out = dir.path().join("out.bin");
+                for threads in ["1", "2"] {
+                    let d = daspack(&["decompress", s(&packed), s(&out), "--entry", name, "--threads", threads]);
+                    assert!(!d.status.success());
+                    let err = String::from_utf8_lossy(&d.stderr);
+                    assert_eq!(err.lines().count(), 1, "{err}");
+                    assert!(err.contains(&format!("chunk {i} ")) && err.contains(name.as_str()), "{err}");
+                    assert!(!out.exists(), "partial output left");
+                }
+                no_temp_files(dir.path());
+            }
+        }
+    }
+    // Truncated anywhere: a one-line error that says so, and no output file.
+    for cut in [8, 40, 79, 80, 200, good.len() / 2, good.len() - 41, good.len() - 1] {
+        std::fs::write(&packed, &good[..cut]).unwrap();
+        let out = dir.path().join("t.npy");
+        let d = daspack(&["decompress", s(&packed), s(&out), "--entry", "a.npy"]);
+        let err = String::from_utf8_lossy(&d.stderr);
+        assert!(!d.status.success() && err.contains("truncated archive") && err.lines().count() == 1, "{cut}: {err}");
+        assert!(!out.exists());
+        let v = daspack(&["verify", s(&packed)]);
+        assert!(!v.status.success() && String::from_utf8_lossy(&v.stdout).contains("truncated"), "{cut}");
+        no_temp_files(dir.path());
+    }
+}
+
+#[test]
+fn an_append_killed_half_way_leaves_the_previous_archive_verifying() {
+    let dir = tempfile::tempdir().unwrap();
+    let npy = sample_npy(dir.path());
+    let packed = dir.path().join("a.dpk");
+    ok(&daspack(&["compress", s(&npy), s(&packed), "-q"]));
+    let second = dir.path().join("second.txt");
+    std::fs::write(&second, text(20_000)).unwrap();
+    ok(&daspack(&["append", s(&packed), s(&second), "-q"]));
+    let before = std::fs::read(&packed).unwrap();
+    let third = dir.path().join("third.bin");
+    std::fs::write(&third, (0..150_000u32).map(|i| (i.wrapping_mul(i) >> 7) as u8).collect::<Vec<_>>()).unwrap();
+    ok(&daspack(&["append", s(&packed), s(&third), "--chunk-size", "16K", "-q"]));
+    let grown = std::fs::read(&packed).unwrap();
+    assert!(grown.len() > before.len() + 1000);
+    // Killed after writing part of the new chunks or of the new index: the header is still the old one.
+    let step = (grown.len() - before.len()) / 9;
+    for cut in (before.len()..grown.len()).step_by(step).chain([grown.len() - 1]) {
+        let killed = [&before[..80], &grown[80..cut]].concat();
+        std::fs::write(&packed, &killed).unwrap();
+        ok(&daspack(&["verify", s(&packed)]));
+        let list = ok(&daspack(&["list", s(&packed)]));
+        assert!(list.contains("in.npy") && list.contains("second.txt") && !list.contains("third.bin"), "{list}");
+        let back = dir.path().join("back.txt");
+        ok(&daspack(&["decompress", s(&packed), s(&back), "--entry", "second.txt"]));
+        assert_eq!(std::fs::read(&back).unwrap(), text(20_000));
+        std::fs::remove_file(&back).unwrap();
+        ok(&daspack(&["verify", s(&packed), "--entry", "in.npy"]));
+    }
+    // Appending again after the interruption works and keeps everything.
+    ok(&daspack(&["append", s(&packed), s(&third), "-q"]));
+    ok(&daspack(&["verify", s(&packed)]));
+    let back = dir.path().join("back.bin");
+    ok(&daspack(&["decompress", s(&packed), s(&back), "--entry", "third.bin"]));
+    assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&third).unwrap());
+}
+
+#[test]
+fn every_packed_entry_extracts_and_verifies_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("tree");
+    std::fs::create_dir_all(src.join("a/b/c")).unwrap();
+    std::fs::create_dir_all(src.join("a/empty dir")).unwrap();
+    std::fs::create_dir_all(src.join("z/only-empty/deeper")).unwrap();
+    std::fs::write(src.join("a/b/c/empty"), b"").unwrap();
+    std::fs::write(src.join("a/b/all-bytes.bin"), (0..=255u8).rev().cycle().take(70_001).collect::<Vec<_>>()).unwrap();
+    std::fs::write(src.join("a/ünïcode name.txt"), text(1234)).unwrap();
+    std::fs::write(src.join("top.npy"), std::fs::read(sample_npy(dir.path())).unwrap()).unwrap();
+    std::fs::write(src.join("fake.npy"), b"\x93NUMPY not really").unwrap();
+    let packed = dir.path().join("t.dpk");
+    ok(&daspack(&["pack", s(&src), s(&packed), "--chunk-size", "8K", "--checksum", "sha1", "-q"]));
+    let list = ok(&daspack(&["list", s(&packed)]));
+    let files: Vec<String> = list
+        .lines()
+        .filter(|l| !l.starts_with("dir"))
+        .map(|l| l.split_whitespace().skip(5).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(files.len(), 5, "{list}");
+    for dir_name in ["a/empty dir", "z/only-empty/deeper", "a/b/c"] {
+        assert!(list.lines().any(|l| l.starts_with("dir") && l.ends_with(dir_name)), "{dir_name}: {list}");
+    }
+    for name in &files {
+        let back = dir.path().join("one");
+        ok(&daspack(&["decompress", s(&packed), s(&back), "--entry", name, "-q"]));
+        assert!(std::fs::read(&back).unwrap() == std::fs::read(src.join(name)).unwrap(), "{name}");
+        std::fs::remove_file(&back).unwrap();
+        let v = ok(&daspack(&["verify", s(&packed), "--entry", name]));
+        assert_eq!(v.lines().filter(|l| l.starts_with("ok ")).count(), 2, "{v}");
+        // the entry, then the file
+    }
+    let out = dir.path().join("restored");
+    ok(&daspack(&["unpack", s(&packed), s(&out), "--threads", "2"]));
+    assert_eq!(tree(&src), tree(&out));
+    // --force: into the existing directory, replacing changed files.
+    std::fs::write(out.join("a/b/c/empty"), b"changed").unwrap();
+    ok(&daspack(&["unpack", s(&packed), s(&out), "--force"]));
+    assert_eq!(tree(&src), tree(&out));
+    assert!(!daspack(&["verify", s(&packed), "--entry", "nope"]).status.success());
+}
+
+#[test]
+fn quiet_force_throughput_verbose_and_stdio() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("r.bin");
+    let body: Vec<u8> = (0..200_000u32).flat_map(|i| (i / 9).to_le_bytes()).collect();
+    std::fs::write(&raw, &body).unwrap();
+    let packed = dir.path().join("r.dpk");
+    // -q: nothing on stdout or stderr from any subcommand that succeeds.
+    for args in [
+        vec!["compress", s(&raw), s(&packed), "-q"],
+        vec!["verify", s(&packed), "-q"],
+        vec!["append", s(&packed), s(&raw), "-q"],
+    ] {
+        let out = daspack(&args);
+        if args[0] == "append" {
+            // Same entry name twice: refused, the one error line is still printed under -q.
+            assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).lines().count() == 1);
+            continue;
+        }
+        assert!(out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(), "{args:?}: {out:?}");
+    }
+    let back = dir.path().join("back.bin");
+    let out = daspack(&["decompress", s(&packed), s(&back), "-q"]);
+    assert!(out.status.success() && out.stdout.is_empty() && out.stderr.is_empty());
+    // Without -q, compress reports sizes; --force is needed to replace an output, and replaces it.
+    std::fs::write(&back, b"old").unwrap();
+    let out = daspack(&["decompress", s(&packed), s(&back)]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--force"));
+    assert_eq!(std::fs::read(&back).unwrap(), b"old");
+    ok(&daspack(&["decompress", s(&packed), s(&back), "--force", "--sync"]));
+    assert_eq!(std::fs::read(&back).unwrap(), body);
+    let out = daspack(&["compress", s(&raw), s(&packed), "--force", "--codec", "lz4"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("800000 ->"), "{out:?}");
+    assert!(ok(&daspack(&["info", s(&packed)])).contains("coding    lz4"));
+    // --level throughput: zstd level 1, chunks of at least 256 KiB sized from the input.
+    ok(&daspack(&["compress", s(&raw), s(&packed), "--force", "--codec", "zstd", "--level", "throughput", "-q"]));
+    let info = ok(&daspack(&["info", s(&packed)]));
+    assert!(info.contains("zstd level 1") && info.contains("chunks of up to 262144 bytes"), "{info}");
+    // -v: one line per chunk with sizes and milliseconds.
+    let out = daspack(&["compress", s(&raw), s(&packed), "--force", "--chunk-size", "64K", "-v"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains(" chunk ") && l.ends_with(" ms")).collect();
+    assert_eq!(lines.len(), 13, "{err}"); // 800000 / 65536, rounded up
+    assert!(lines[12].starts_with("r.bin chunk 12: 13568 -> "), "{err}");
+    // `-` as input and output, and as the archive of decompress, verify, list.
+    let packed_bytes = ok_bytes(&daspack_stdin(&["compress", "-", "-", "--codec", "deflate", "-q"], &body));
+    assert!(String::from_utf8_lossy(&ok_bytes(&daspack_stdin(&["list", "-"], &packed_bytes))).contains("stdin"));
+    assert_eq!(ok_bytes(&daspack_stdin(&["decompress", "-", "-", "--entry", "stdin"], &packed_bytes)), body);
+    ok(&daspack_stdin(&["verify", "-", "--entry", "stdin"], &packed_bytes));
+    no_temp_files(dir.path());
+}

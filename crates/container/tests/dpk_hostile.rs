@@ -216,3 +216,95 @@ fn forged_indexes_with_absurd_sizes_are_errors() {
     let msg = check_all(&bad).unwrap_err().to_string();
     assert!(msg.contains("cannot come from"), "{msg}");
 }
+
+/// `before` followed by the bytes an append wrote after it, cut at `cut` (the header as it was: the commit slot is
+/// only written once everything else is synced).
+fn killed_at(before: &[u8], grown: &[u8], cut: usize) -> Vec<u8> {
+    let mut v = before[..HEADER.min(before.len())].to_vec();
+    v.extend_from_slice(&grown[HEADER..cut]);
+    v
+}
+const HEADER: usize = 80;
+
+#[test]
+fn an_append_to_a_streamed_archive_killed_anywhere_leaves_it_readable() {
+    // Written to a stream: committed by its footer, both slots empty.
+    let (a, b) = (sample(3000, 3), sample(2000, 17));
+    let mut w = Writer::new(Vec::new(), 1).unwrap();
+    w.add_reader("first.bin", &a[..], &opts(ChunkCodec::Zstd)).unwrap();
+    w.add_reader("second.bin", &b[..], &opts(ChunkCodec::Deflate)).unwrap();
+    let streamed = w.finish_stream().unwrap();
+    assert_eq!(Archive::open(&streamed[..]).unwrap().commit().1, None);
+    let expected = check_all(&streamed).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_file(dir.path(), &streamed);
+
+    // Killed after the chunks and the index are written and synced, before the commit.
+    let mut ap = Appender::open(open_rw(&p), 2).unwrap();
+    ap.writer().add_reader("third.bin", &sample(9000, 23)[..], &opts(ChunkCodec::Lz4)).unwrap();
+    ap.prepare().unwrap();
+    drop(ap);
+    let grown = std::fs::read(&p).unwrap();
+    // The footer's commit now sits in slot 0, so the archive reads without its footer.
+    let now = Archive::open(&grown[..]).unwrap();
+    assert_eq!(now.commit().1, Some(0));
+    assert_eq!(check_all(&grown).unwrap(), expected);
+    // Every prefix of what the append wrote, with the header as it was when the append started writing.
+    let footer_end = streamed.len() - 40;
+    for cut in (footer_end..grown.len()).step_by(61).chain([grown.len() - 1]) {
+        let killed = [&grown[..HEADER], &grown[HEADER..cut]].concat();
+        assert_eq!(check_all(&killed).unwrap(), expected, "cut at {cut}");
+    }
+    // Killed while copying the commit into slot 0 (torn slot): the footer still ends the file and stands.
+    let mut torn = streamed.clone();
+    torn[16..32].copy_from_slice(&grown[16..32]);
+    assert_eq!(check_all(&torn).unwrap(), expected);
+
+    // The append completes after the interruption: generation 2 in slot 1, everything verifies.
+    let mut ap = Appender::open(open_rw(&p), 2).unwrap();
+    ap.writer().add_reader("fourth.bin", &b"late"[..], &opts(ChunkCodec::Stored)).unwrap();
+    assert_eq!(ap.commit().unwrap().generation, 2);
+    let done = std::fs::read(&p).unwrap();
+    assert_eq!(Archive::open(&done[..]).unwrap().commit().1, Some(1));
+    let all = check_all(&done).unwrap();
+    assert_eq!(all[..2], expected[..]);
+    assert_eq!(all.last().unwrap(), b"late");
+}
+
+#[test]
+fn an_append_killed_at_any_point_of_its_chunks_or_index_keeps_every_previous_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _, _) = small_archive();
+    let p = write_file(dir.path(), &archive);
+    let mut expected = check_all(&archive).unwrap();
+    // Three generations, so that both slots hold commits; each append is killed at many points first.
+    for round in 0..3usize {
+        let before = std::fs::read(&p).unwrap();
+        let extra = sample(6000 + 1000 * round, 29 + round as u32);
+        let mut ap = Appender::open(open_rw(&p), 2).unwrap();
+        ap.writer().add_reader(&format!("r{round}"), &extra[..], &opts(ChunkCodec::Zstd)).unwrap();
+        ap.writer().add_dir(&format!("d{round}")).unwrap();
+        ap.prepare().unwrap();
+        drop(ap);
+        let grown = std::fs::read(&p).unwrap();
+        let (c, _) = Archive::open(&before[..]).unwrap().commit();
+        let old_end = (c.index_offset + c.index_len) as usize;
+        // Cut inside the new chunks, at the start and inside the new index, and just before its end.
+        for cut in (old_end..grown.len()).step_by(53).chain([old_end, grown.len() - 1]) {
+            let killed = killed_at(&before, &grown, cut);
+            assert_eq!(check_all(&killed).unwrap(), expected, "round {round}, cut at {cut}");
+        }
+        // Garbage instead of the new bytes (a crash with unwritten blocks) is harmless too.
+        let mut garbage = grown.clone();
+        for b in &mut garbage[old_end..] {
+            *b = 0xEE;
+        }
+        assert_eq!(check_all(&garbage).unwrap(), expected, "round {round}, garbage tail");
+        // Then the append is done for real.
+        let mut ap = Appender::open(open_rw(&p), 2).unwrap();
+        ap.writer().add_reader(&format!("r{round}"), &extra[..], &opts(ChunkCodec::Zstd)).unwrap();
+        ap.commit().unwrap();
+        expected.push(extra);
+        assert_eq!(check_all(&std::fs::read(&p).unwrap()).unwrap(), expected);
+    }
+}

@@ -53,10 +53,53 @@ fn read_back(archive: &[u8]) -> Vec<u8> {
 
 #[test]
 fn every_codec_filter_and_checksum_round_trips_byte_exact() {
-    let data = sample(70_001);
-    for codec in [ChunkCodec::Stored, ChunkCodec::Zstd, ChunkCodec::Lz4, ChunkCodec::Deflate, ChunkCodec::Das] {
-        for filters in ["none", "shuffle", "bitshuffle", "delta", "delta,shuffle", "delta,bitshuffle"] {
-            for typesize in [1u8, 4] {
+    // The full product codec x filter x checksum, on plain bytes and on an int32 `.npy` array (where `das` is the
+    // DAS codec; on plain bytes it falls back to zstd with the filters).
+    let data = sample(20_001);
+    let body: Vec<u8> = (0..100 * 50).flat_map(|i: i32| ((i * 7919) % 2001 - 1000).to_le_bytes()).collect();
+    let array = npy("<i4", false, "(100, 50)", &body);
+    for codec in ChunkCodec::ALL {
+        for filters in ["none", "delta", "shuffle", "bitshuffle"] {
+            for checksum in Checksum::ALL {
+                let opts = EntryOptions {
+                    codec,
+                    level: codec.default_level(),
+                    filters: Filters::from_names(filters).unwrap(),
+                    typesize: Some(4),
+                    chunk_size: 4096,
+                    das_chunk_size: 4000,
+                    checksum,
+                    ..Default::default()
+                };
+                for (input, is_npy) in [(&data, false), (&array, true)] {
+                    let what = format!("{codec:?} {filters} {checksum} npy={is_npy}");
+                    let archive = write_one(input, &opts, is_npy);
+                    assert_eq!(&read_back(&archive), input, "{what}");
+                    let a = Archive::open(&archive[..]).unwrap();
+                    let e = a.entry("x").unwrap();
+                    assert_eq!(e.checksum, checksum, "{what}");
+                    let expect_digest = checksum.digest(if is_npy { &body } else { &data[..] }).to_vec();
+                    assert_eq!(e.digest, expect_digest, "{what}");
+                    assert!(e.chunks.len() >= 5, "{what}: {} chunks", e.chunks.len());
+                    if codec == ChunkCodec::Das && is_npy {
+                        assert_eq!((e.codec, e.filters), (ChunkCodec::Das, Filters::NONE), "{what}");
+                    } else if codec == ChunkCodec::Das {
+                        assert_eq!(e.codec, ChunkCodec::Zstd, "{what}");
+                    } else {
+                        assert_eq!((e.codec, e.filters.names().as_str()), (codec, filters), "{what}");
+                    }
+                    // One thread (no pool) reads the same bytes as the parallel pipeline.
+                    let mut one = Vec::new();
+                    a.extract(e, &mut one, 1).unwrap();
+                    assert_eq!(one.len() as u64, e.size, "{what}");
+                }
+            }
+        }
+    }
+    // Filter combinations and element sizes.
+    for codec in [ChunkCodec::Stored, ChunkCodec::Zstd, ChunkCodec::Lz4, ChunkCodec::Deflate] {
+        for filters in ["delta,shuffle", "delta,bitshuffle"] {
+            for typesize in [1u8, 2, 8] {
                 let opts = EntryOptions {
                     codec,
                     level: codec.default_level(),
@@ -70,12 +113,36 @@ fn every_codec_filter_and_checksum_round_trips_byte_exact() {
             }
         }
     }
-    for checksum in Checksum::ALL {
-        let opts = EntryOptions { checksum, chunk_size: 10_000, ..Default::default() };
-        let archive = write_one(&data, &opts, false);
-        assert_eq!(read_back(&archive), data, "{checksum}");
-        let a = Archive::open(&archive[..]).unwrap();
-        assert_eq!(a.entry("x").unwrap().digest, checksum.digest(&data).to_vec());
+}
+
+#[test]
+fn archives_do_not_depend_on_the_thread_count_and_the_pipeline_keeps_order() {
+    let data = sample(1_000_003);
+    let opts = EntryOptions { chunk_size: 7_777, checksum: Checksum::Sha256, ..Default::default() };
+    let write = |threads: usize| {
+        let mut w = Writer::new(Cursor::new(Vec::new()), threads).unwrap();
+        w.add_reader("x", &data[..], &opts).unwrap();
+        w.add_reader("y", &data[..5000], &opts).unwrap();
+        w.finish().unwrap().into_inner()
+    };
+    let one = write(1);
+    for threads in [2, 3, 8] {
+        assert!(write(threads) == one, "{threads} threads wrote a different archive");
+    }
+    let a = Archive::open(&one[..]).unwrap();
+    let e = a.entry("x").unwrap();
+    assert_eq!(e.chunks.len(), 129);
+    let dir = tempfile::tempdir().unwrap();
+    for threads in [1, 2, 3, 7, 0] {
+        let mut out = Vec::new();
+        a.extract(e, &mut out, threads).unwrap();
+        assert!(out == data, "extract, {threads} threads");
+        let path = dir.path().join(format!("o{threads}"));
+        let f = std::fs::File::create(&path).unwrap();
+        a.extract_to_file(e, &f, 3, threads).unwrap();
+        drop(f);
+        let back = std::fs::read(&path).unwrap();
+        assert!(back[3..] == data[..], "extract_to_file, {threads} threads");
     }
 }
 
@@ -181,6 +248,44 @@ fn random_access_reads_chunks_byte_ranges_and_rows() {
     assert!(a.read_range(e, 11999, 2).is_err());
     assert!(a.read_rows(e, 10, 1001).is_err());
     assert!(a.read_chunk(e, 10).is_err());
+}
+
+#[test]
+fn row_and_element_ranges_decode_only_the_chunks_that_hold_them() {
+    let vals: Vec<i32> = (0..1000 * 5).map(|i| (i * 31 % 977) - 400).collect();
+    let body: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let file = npy("<i4", false, "(1000, 5)", &body);
+    // 100 rows of 20 bytes per chunk: 10 chunks.
+    let opts = EntryOptions { codec: ChunkCodec::Das, das_chunk_size: 2000, ..Default::default() };
+    let archive = write_one(&file, &opts, true);
+    let a = Archive::open(&archive[..]).unwrap();
+    let e = a.entry("x").unwrap().clone();
+    assert_eq!(e.chunks.len(), 10);
+    assert_eq!(a.chunks_for_range(&e, 250 * 20, 170 * 20), 2..5);
+    // Damage every chunk but 2, 3 and 4: rows 250..420 and the elements inside them still read.
+    let mut bad = archive.clone();
+    for (i, c) in e.chunks.iter().enumerate() {
+        if !(2..5).contains(&i) {
+            bad[c.offset as usize + c.stored_len as usize / 2] ^= 0x20;
+        }
+    }
+    let b = Archive::open(&bad[..]).unwrap();
+    let be = b.entry("x").unwrap();
+    assert_eq!(b.read_rows(be, 250, 420).unwrap(), &body[250 * 20..420 * 20]);
+    assert_eq!(b.read_rows(be, 200, 500).unwrap(), &body[200 * 20..500 * 20]);
+    assert_eq!(b.read_elements(be, 1001, 2499).unwrap(), &body[1001 * 4..2499 * 4]);
+    assert_eq!(b.read_chunk(be, 3).unwrap(), &body[6000..8000]);
+    // One row more on either side needs a damaged chunk, and the error names it.
+    let msg = b.read_rows(be, 199, 420).unwrap_err().to_string();
+    assert!(msg.contains("chunk 1") && msg.contains("CRC-32"), "{msg}");
+    let msg = b.read_elements(be, 1000, 2501).unwrap_err().to_string();
+    assert!(msg.contains("chunk 5"), "{msg}");
+    assert!(b.verify_entry(be, 2).is_err());
+    // Element ranges on the intact archive, at every chunk boundary.
+    for (i0, i1) in [(0u64, 1u64), (499, 501), (0, 5000), (4999, 5000), (2500, 2500)] {
+        assert_eq!(a.read_elements(&e, i0, i1).unwrap(), &body[i0 as usize * 4..i1 as usize * 4]);
+    }
+    assert!(a.read_elements(&e, 10, 5001).is_err());
 }
 
 #[test]

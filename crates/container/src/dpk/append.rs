@@ -1,6 +1,8 @@
 //! Appending entries to an archive file without ever endangering what it holds: new chunks and a new index go
 //! after the committed end, the file is synced, and only then is the older commit slot overwritten (and synced).
 //! A crash before the slot write leaves the previous commit in force; a torn slot fails its CRC and is ignored.
+//! A streamed archive (committed by its footer) first gets its commit copied into slot 0, so that nothing written
+//! after the footer can leave the archive without a commit.
 
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom};
@@ -22,6 +24,21 @@ impl Appender {
     /// Opens `file` (read and write) for appending; bytes after the committed end (left by an interrupted append)
     /// are dropped. `threads` = 0 uses every core.
     pub fn open(mut file: File, threads: usize) -> Result<Appender> {
+        // An archive committed by its footer (written to a stream) gets that commit copied into slot 0 first, and
+        // synced: the footer stops being needed before any byte is written after it (the footer must end the file,
+        // so the first new byte would otherwise leave the archive without a commit until the append completes).
+        // A torn slot write fails its CRC and leaves the footer in force.
+        let footer_commit = {
+            let archive = Archive::open(&file)?;
+            match archive.commit() {
+                (c, None) => Some(c),
+                _ => None,
+            }
+        };
+        if let Some(c) = footer_commit {
+            file.write_all_at(&c.encode(), slot_offset(0))?;
+            file.sync_all()?;
+        }
         let (index, end, generation, slot) = {
             let archive = Archive::open(&file)?;
             let mut head = [0u8; HEADER_LEN as usize];

@@ -1,6 +1,7 @@
 //! Chunk coding for bytes: the filters (delta, byte shuffle, bit shuffle; element-size aware) and the byte codecs
 //! (stored, zstd, LZ4 block, raw deflate). DAS-coded array chunks are in `array.rs`.
 
+use std::cell::RefCell;
 use std::io::{Read, Write};
 
 use crate::blp::shuffle;
@@ -177,6 +178,48 @@ impl Filters {
         cur
     }
 
+    /// [`Filters::apply`] into `out` (replacing its contents).
+    pub(crate) fn apply_into(self, typesize: u8, data: &[u8], out: &mut Vec<u8>) {
+        let ts = usize::from(typesize);
+        out.clear();
+        out.resize(data.len(), 0);
+        if self.delta {
+            out.copy_from_slice(data);
+            delta_encode(ts, out);
+            if self.shuffle || self.bitshuffle {
+                let d = std::mem::take(out);
+                *out = self.without_delta().apply(typesize, &d);
+            }
+        } else if self.shuffle {
+            shuffle::shuffle(ts, data, out);
+        } else if self.bitshuffle {
+            shuffle::bitshuffle(ts, data, out);
+        } else {
+            out.copy_from_slice(data);
+        }
+    }
+
+    fn without_delta(self) -> Filters {
+        Filters { delta: false, ..self }
+    }
+
+    /// Undoes [`Filters::apply`] reading from `src` (unshuffle, then undo delta) into a new buffer.
+    pub(crate) fn undo_from(self, typesize: u8, src: &[u8]) -> Vec<u8> {
+        let ts = usize::from(typesize);
+        let mut out = vec![0u8; src.len()];
+        if self.shuffle {
+            shuffle::unshuffle(ts, src, &mut out);
+        } else if self.bitshuffle {
+            shuffle::bitunshuffle(ts, src, &mut out);
+        } else {
+            out.copy_from_slice(src);
+        }
+        if self.delta {
+            delta_decode(ts, &mut out);
+        }
+        out
+    }
+
     /// Undoes [`Filters::apply`] in place (unshuffle, then undo delta).
     pub(crate) fn undo(self, typesize: u8, data: Vec<u8>) -> Vec<u8> {
         let ts = usize::from(typesize);
@@ -242,16 +285,25 @@ fn delta_decode(ts: usize, d: &mut [u8]) {
 
 /// Codes one chunk of bytes with a byte codec (not [`ChunkCodec::Das`]).
 pub(crate) fn encode_bytes(codec: ChunkCodec, level: i32, filters: Filters, typesize: u8, data: &[u8]) -> Vec<u8> {
-    let filtered;
-    let src = if filters.is_none() {
-        data
-    } else {
-        filtered = filters.apply(typesize, data);
-        &filtered
-    };
+    if filters.is_none() {
+        return encode_filtered(codec, level, data);
+    }
+    // The filtered bytes go to a per-thread scratch buffer (they never leave this call).
+    FILTER_SCRATCH.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        filters.apply_into(typesize, data, &mut buf);
+        let out = encode_filtered(codec, level, &buf);
+        if buf.capacity() > SCRATCH_KEEP {
+            *buf = Vec::new();
+        }
+        out
+    })
+}
+
+fn encode_filtered(codec: ChunkCodec, level: i32, src: &[u8]) -> Vec<u8> {
     match codec {
         ChunkCodec::Stored | ChunkCodec::Das => src.to_vec(),
-        ChunkCodec::Zstd => zstd::bulk::compress(src, level).expect("zstd compresses any input in memory"),
+        ChunkCodec::Zstd => zstd_compress(src, level),
         ChunkCodec::Lz4 => lz4_flex::block::compress(src),
         ChunkCodec::Deflate => {
             let lvl = flate2::Compression::new(level.clamp(0, 9) as u32);
@@ -260,6 +312,54 @@ pub(crate) fn encode_bytes(codec: ChunkCodec, level: i32, filters: Filters, type
             enc.finish().expect("writing to a Vec cannot fail")
         }
     }
+}
+
+/// A scratch buffer larger than this is not kept by its thread after use.
+const SCRATCH_KEEP: usize = 64 << 20;
+
+thread_local! {
+    /// zstd contexts per thread: creating one per chunk costs more than coding a small chunk (its tables are
+    /// allocated and zeroed every time).
+    static ZSTD_CCTX: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
+    static ZSTD_DCTX: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+    static ZSTD_SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static FILTER_SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static CODED_SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+fn zstd_compress(src: &[u8], level: i32) -> Vec<u8> {
+    ZSTD_CCTX.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().is_none_or(|(l, _)| *l != level) {
+            let c = zstd::bulk::Compressor::new(level).expect("zstd context for a valid level");
+            *slot = Some((level, c));
+        }
+        let (_, c) = slot.as_mut().expect("just set");
+        // Into a per-thread buffer of the worst-case size, then copied out at its exact size.
+        CODED_SCRATCH.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            buf.clear();
+            buf.reserve(zstd::zstd_safe::compress_bound(src.len()));
+            c.compress_to_buffer(src, &mut *buf).expect("zstd compresses any input into its bound");
+            let out = buf.to_vec();
+            if buf.capacity() > SCRATCH_KEEP {
+                *buf = Vec::new();
+            }
+            out
+        })
+    })
+}
+
+/// Decodes one zstd frame into `out`'s spare capacity (which bounds the output).
+fn zstd_decompress_into(stored: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    ZSTD_DCTX.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new().map_err(|e| format!("zstd: {e}"))?);
+        }
+        let d = slot.as_mut().expect("just set");
+        d.decompress_to_buffer(stored, out).map(|_| ()).map_err(|e| format!("zstd: {e}"))
+    })
 }
 
 /// Decodes one chunk of a byte codec to exactly `orig_len` bytes (the index has checked `orig_len` against the
@@ -271,9 +371,30 @@ pub(crate) fn decode_bytes(
     stored: &[u8],
     orig_len: usize,
 ) -> Result<Vec<u8>, String> {
+    if codec == ChunkCodec::Zstd && !filters.is_none() {
+        // Decoded into a per-thread scratch buffer, then unfiltered into the one buffer returned.
+        return ZSTD_SCRATCH.with(|cell| {
+            let mut raw = cell.borrow_mut();
+            raw.clear();
+            raw.reserve(orig_len);
+            zstd_decompress_into(stored, &mut raw)?;
+            if raw.len() != orig_len {
+                return Err(format!("decodes to {} bytes, the index says {orig_len}", raw.len()));
+            }
+            let out = filters.undo_from(typesize, &raw);
+            if raw.capacity() > SCRATCH_KEEP {
+                *raw = Vec::new();
+            }
+            Ok(out)
+        });
+    }
     let raw = match codec {
         ChunkCodec::Stored | ChunkCodec::Das => stored.to_vec(),
-        ChunkCodec::Zstd => zstd::bulk::decompress(stored, orig_len).map_err(|e| format!("zstd: {e}"))?,
+        ChunkCodec::Zstd => {
+            let mut out = Vec::with_capacity(orig_len);
+            zstd_decompress_into(stored, &mut out)?;
+            out
+        }
         ChunkCodec::Lz4 => lz4_flex::block::decompress(stored, orig_len).map_err(|e| format!("lz4: {e}"))?,
         ChunkCodec::Deflate => {
             let mut out = Vec::with_capacity(orig_len);
@@ -301,6 +422,10 @@ mod tests {
             for bits in 0..8u8 {
                 for ts in [1u8, 2, 4, 8] {
                     let Ok(f) = Filters::from_bits(bits, ts) else { continue };
+                    let mut into = vec![7u8; 3];
+                    f.apply_into(ts, &data, &mut into);
+                    assert_eq!(into, f.apply(ts, &data), "{f:?} ts {ts}");
+                    assert_eq!(f.undo_from(ts, &into), data, "{f:?} ts {ts}");
                     let enc = encode_bytes(codec, codec.default_level(), f, ts, &data);
                     assert!(codec.max_output(enc.len() as u64) >= data.len() as u128);
                     let dec = decode_bytes(codec, f, ts, &enc, data.len()).unwrap();

@@ -16,8 +16,10 @@
 //! # Entry points
 //! * [`Writer`] (any `Write`): [`Writer::add_reader`], [`Writer::add_npy`], [`Writer::add_dir`], then
 //!   [`Writer::finish`] (seekable output, commits slot 0) or [`Writer::finish_stream`] (footer).
-//! * [`Archive`] over any [`Source`] (a byte slice, a `File`): [`Archive::read_chunk`], [`Archive::read_range`],
-//!   [`Archive::read_rows`], [`Archive::extract`], [`Archive::extract_to_file`] (parallel positional writes),
+//! * [`Archive`] over any [`Source`] (a byte slice, a `File`): random access that decodes only the chunks needed
+//!   ([`Archive::read_chunk`], [`Archive::read_range`], [`Archive::read_rows`], [`Archive::read_elements`],
+//!   [`Archive::chunks_for_range`]), whole entries through a bounded parallel pipeline ([`Archive::extract`] in
+//!   order, [`Archive::extract_to_file`] with positional writes; memory: threads x chunk size), and
 //!   [`Archive::verify_entry`].
 //! * [`Appender`]: adds entries to an existing archive file, crash-safe.
 //!

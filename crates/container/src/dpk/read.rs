@@ -1,9 +1,9 @@
 //! Reading archives from any [`Source`]: open (choose the commit, check the index), then decode single chunks,
-//! byte or row ranges, or whole entries with chunks decoded in parallel batches (memory: threads x chunk size).
+//! byte, row or element ranges (only the chunks that hold them), or whole entries with chunks decoded in parallel
+//! by a bounded pipeline (memory: threads x chunk size, whatever the entry's size).
 
+use std::collections::BTreeMap;
 use std::io::Write;
-
-use rayon::prelude::*;
 
 use super::array::{self, DasLayout, NpyInfo};
 use super::chunk::{self, ChunkCodec};
@@ -38,6 +38,11 @@ fn io_at(e: std::io::Error, what: &'static str, offset: u64, end: u128, len: u64
     } else {
         Error::Io(e)
     }
+}
+
+fn decode_panicked(e: &Entry, i: usize) -> Error {
+    let offset = e.chunks.get(i).map_or(0, |c| c.offset);
+    Error::ChunkDecode { entry: e.name.clone(), chunk: i as u64, offset, reason: "the decoder panicked".into() }
 }
 
 impl<S: Source> Archive<S> {
@@ -206,8 +211,29 @@ impl<S: Source> Archive<S> {
         self.read_range(e, r0 * rb, (r1 - r0) * rb)
     }
 
-    /// Decodes every chunk of `e` in parallel batches of `threads` (0 = all cores), handing them in order to `sink`,
-    /// then checks the digest.
+    /// Elements `[i0, i1)` of an array entry, counted in its memory layout (row-major over
+    /// [`NpyInfo::layout_2d`]), as bytes; only the chunks holding them are read and decoded.
+    pub fn read_elements(&self, e: &Entry, i0: u64, i1: u64) -> Result<Vec<u8>> {
+        let info = self.npy_info(e)?;
+        let n = e.size / info.itemsize;
+        if i0 > i1 || i1 > n {
+            return Err(Error::OutOfRange(format!("elements [{i0}, {i1}) of entry {:?} ({n} elements)", e.name)));
+        }
+        self.read_range(e, i0 * info.itemsize, (i1 - i0) * info.itemsize)
+    }
+
+    /// The chunks [`Archive::read_range`] decodes for `len` bytes from `start` (empty when `len` is 0).
+    pub fn chunks_for_range(&self, e: &Entry, start: u64, len: u64) -> std::ops::Range<usize> {
+        match start.checked_add(len) {
+            Some(end) if len > 0 && end <= e.size => e.chunk_at(start)..e.chunk_at(end - 1) + 1,
+            _ => 0..0,
+        }
+    }
+
+    /// Decodes every chunk of `e` with `threads` workers (0 = all cores) and checks the digest. Each worker reads,
+    /// decodes and hands its chunk to `place` (positional writes); the calling thread hashes the chunks in order and
+    /// hands them to `sink`. At most `2 x threads` chunks (`threads + 1` above 2 MiB) are in flight (dispatched and not yet sunk), so memory is
+    /// bounded by threads x chunk size whatever the entry's size. One thread: everything on the calling thread.
     fn for_each_chunk(
         &self,
         e: &Entry,
@@ -216,32 +242,54 @@ impl<S: Source> Archive<S> {
         place: impl Fn(usize, &[u8]) -> Result<()> + Sync,
     ) -> Result<String> {
         let n = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
-        // One thread: no pool to start (small archives, fuzzing).
-        let pool = if n > 1 {
-            let p = rayon::ThreadPoolBuilder::new().num_threads(n).build();
-            Some(p.map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?)
-        } else {
-            None
-        };
+        let count = e.chunks.len();
         let mut hasher = e.checksum.hasher();
-        let mut first = 0;
-        while first < e.chunks.len() {
-            let last = (first + n).min(e.chunks.len());
-            let one = |i: usize| -> Result<Vec<u8>> {
-                let d = self.read_chunk(e, i)?;
-                place(i, &d)?;
-                Ok(d)
-            };
-            let decoded: Vec<Result<Vec<u8>>> = match &pool {
-                Some(p) => p.install(|| (first..last).into_par_iter().map(one).collect()),
-                None => (first..last).map(one).collect(),
-            };
-            for (i, d) in (first..last).zip(decoded) {
-                let d = d?;
+        let one = |i: usize| -> Result<Vec<u8>> {
+            let d = self.read_chunk(e, i)?;
+            place(i, &d)?;
+            Ok(d)
+        };
+        if n <= 1 || count <= 1 {
+            for i in 0..count {
+                let d = one(i)?;
                 hasher.update(&d);
                 sink(i, &d)?;
             }
-            first = last;
+        } else {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
+            // Two chunks per worker keeps every worker busy; large chunks (DAS arrays, 8 MiB by default) get one
+            // per worker plus the one being written, to keep the peak memory under 100 MB at two threads.
+            let window = if e.chunk_size > 2 << 20 { n + 1 } else { 2 * n };
+            let one = &one;
+            pool.in_place_scope_fifo(|s| -> Result<()> {
+                let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Vec<u8>>)>();
+                let mut pending = BTreeMap::new();
+                let (mut spawned, mut done) = (0usize, 0usize);
+                while done < count {
+                    while spawned < count && spawned < done + window {
+                        let (tx, i) = (tx.clone(), spawned);
+                        s.spawn_fifo(move |_| {
+                            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| one(i)))
+                                .unwrap_or_else(|_| Err(decode_panicked(e, i)));
+                            let _ = tx.send((i, r));
+                        });
+                        spawned += 1;
+                    }
+                    // Every dispatched chunk sends exactly one result, and chunk `done` has been dispatched.
+                    let (i, r) = rx.recv().map_err(|_| Error::Io(std::io::Error::other("decoder thread lost")))?;
+                    pending.insert(i, r);
+                    while let Some(r) = pending.remove(&done) {
+                        let d = r?;
+                        hasher.update(&d);
+                        sink(done, &d)?;
+                        done += 1;
+                    }
+                }
+                Ok(())
+            })?;
         }
         let computed = hasher.finalize();
         if computed.as_bytes() != e.digest.as_slice() {

@@ -1,14 +1,16 @@
 //! Writing archives: entries are read sequentially (so any `Read`, stdin included, works), cut into chunks, coded
-//! in parallel in batches of one chunk per thread (memory: threads x chunk size, twice), and written in order to
-//! any `Write`. The index goes last; a seekable output then gets commit slot 0, a stream a footer.
+//! in parallel by a pipeline (the calling thread reads and writes while the pool codes; at most 2 x threads chunks
+//! in flight, so memory is bounded by threads x chunk size), and written in order to any `Write`. The index goes
+//! last; a seekable output then gets commit slot 0, a stream a footer.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc;
 use std::time::Instant;
 
 use daspack_checksum::Checksum;
 use daspack_codec::Params;
-use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
 use super::array::{self, DasLayout, NpyInfo};
@@ -224,72 +226,79 @@ impl<W: Write> Writer<W> {
             Plan::Das { .. } => (ChunkCodec::Das, Filters::NONE, 0, 0),
         };
         let mut hasher = opts.checksum.hasher();
-        let mut chunks = Vec::new();
+        let mut chunks: Vec<ChunkRecord> = Vec::new();
         let mut total = 0u64;
         let mut remaining = exact_size;
-        loop {
-            // Read one batch: one chunk per thread.
-            let mut batch = Vec::with_capacity(self.threads);
-            while batch.len() < self.threads {
-                let want = remaining.map_or(chunk_len, |r| r.min(chunk_len as u64) as usize);
-                if want == 0 {
-                    break;
-                }
-                let buf = read_up_to(&mut input, want)?;
-                if let Some(r) = remaining.as_mut() {
-                    if buf.len() < want {
-                        return Err(Error::Invalid(format!(
-                            "{name}: input ended {} bytes early",
-                            *r - buf.len() as u64
-                        )));
+        let threads = self.threads;
+        let (out, pos, on_chunk) = (&mut self.out, &mut self.pos, &mut self.on_chunk);
+        // Writes one coded chunk (in order) and records it.
+        let mut emit = |data: &[u8], res: CodedChunk| -> Result<()> {
+            let (stored, decoded, seconds) = res.map_err(|m| Error::Invalid(format!("{name}: {m}")))?;
+            hasher.update(decoded.as_deref().unwrap_or(data));
+            let rec = ChunkRecord {
+                offset: *pos,
+                stored_len: u32::try_from(stored.len())
+                    .map_err(|_| Error::Invalid(format!("{name}: a coded chunk exceeds 4 GiB")))?,
+                orig_len: data.len() as u32,
+                crc32: crc32fast::hash(&stored),
+            };
+            out.write_all(&stored)?;
+            *pos += stored.len() as u64;
+            total += data.len() as u64;
+            if let Some(f) = on_chunk.as_mut() {
+                f(&ChunkEvent {
+                    entry: name,
+                    index: chunks.len() as u64,
+                    orig_len: rec.orig_len,
+                    stored_len: rec.stored_len,
+                    seconds,
+                });
+            }
+            chunks.push(rec);
+            Ok(())
+        };
+        let plan = &plan;
+        if threads <= 1 {
+            while let Some(data) = read_next(&mut input, chunk_len, &mut remaining, name)? {
+                let res = timed_chunk(plan, &data);
+                emit(&data, res)?;
+            }
+        } else {
+            // A pipeline: this thread reads the input and writes coded chunks in order while the pool codes; at
+            // most `2 x threads` chunks are in flight.
+            let window = 2 * threads;
+            self.pool.in_place_scope_fifo(|s| -> Result<()> {
+                let (tx, rx) = mpsc::channel::<(usize, Vec<u8>, CodedChunk)>();
+                let mut pending = BTreeMap::new();
+                let (mut read, mut written, mut eof) = (0usize, 0usize, false);
+                loop {
+                    while !eof && read < written + window {
+                        match read_next(&mut input, chunk_len, &mut remaining, name)? {
+                            Some(data) => {
+                                let (tx, i) = (tx.clone(), read);
+                                s.spawn_fifo(move |_| {
+                                    let res = std::panic::catch_unwind(AssertUnwindSafe(|| timed_chunk(plan, &data)))
+                                        .unwrap_or_else(|_| Err("the chunk coder panicked".into()));
+                                    let _ = tx.send((i, data, res));
+                                });
+                                read += 1;
+                            }
+                            None => eof = true,
+                        }
                     }
-                    *r -= buf.len() as u64;
+                    if written == read {
+                        return Ok(());
+                    }
+                    // Every dispatched chunk sends exactly one result.
+                    let (i, data, res) =
+                        rx.recv().map_err(|_| Error::Io(std::io::Error::other("coder thread lost")))?;
+                    pending.insert(i, (data, res));
+                    while let Some((data, res)) = pending.remove(&written) {
+                        emit(&data, res)?;
+                        written += 1;
+                    }
                 }
-                let short = buf.len() < want;
-                if !buf.is_empty() {
-                    batch.push(buf);
-                }
-                if short {
-                    break;
-                }
-            }
-            if batch.is_empty() {
-                break;
-            }
-            let coded: Vec<CodedChunk> = self.pool.install(|| {
-                batch
-                    .par_iter()
-                    .map(|data| {
-                        let t = Instant::now();
-                        let coded = code_chunk(&plan, data)?;
-                        Ok((coded.0, coded.1, t.elapsed().as_secs_f64()))
-                    })
-                    .collect()
-            });
-            for (data, res) in batch.iter().zip(coded) {
-                let (stored, decoded, seconds) = res.map_err(|m| Error::Invalid(format!("{name}: {m}")))?;
-                hasher.update(decoded.as_deref().unwrap_or(data));
-                let rec = ChunkRecord {
-                    offset: self.pos,
-                    stored_len: u32::try_from(stored.len())
-                        .map_err(|_| Error::Invalid(format!("{name}: a coded chunk exceeds 4 GiB")))?,
-                    orig_len: data.len() as u32,
-                    crc32: crc32fast::hash(&stored),
-                };
-                self.out.write_all(&stored)?;
-                self.pos += stored.len() as u64;
-                total += data.len() as u64;
-                if let Some(f) = self.on_chunk.as_mut() {
-                    f(&ChunkEvent {
-                        entry: name,
-                        index: chunks.len() as u64,
-                        orig_len: rec.orig_len,
-                        stored_len: rec.stored_len,
-                        seconds,
-                    });
-                }
-                chunks.push(rec);
-            }
+            })?;
         }
         let mut e = Entry {
             name: name.to_string(),
@@ -388,6 +397,34 @@ fn code_chunk(plan: &Plan, data: &[u8]) -> std::result::Result<(Vec<u8>, Option<
             Ok((stored, decoded))
         }
     }
+}
+
+/// Codes one chunk and times it.
+fn timed_chunk(plan: &Plan, data: &[u8]) -> CodedChunk {
+    let t = Instant::now();
+    let (stored, decoded) = code_chunk(plan, data)?;
+    Ok((stored, decoded, t.elapsed().as_secs_f64()))
+}
+
+/// The next chunk of the input (`None` at its end); with a known size, an input ending early is an error.
+fn read_next(
+    input: &mut impl Read,
+    chunk_len: usize,
+    remaining: &mut Option<u64>,
+    name: &str,
+) -> Result<Option<Vec<u8>>> {
+    let want = remaining.map_or(chunk_len, |r| r.min(chunk_len as u64) as usize);
+    if want == 0 {
+        return Ok(None);
+    }
+    let buf = read_up_to(input, want)?;
+    if let Some(r) = remaining.as_mut() {
+        if buf.len() < want {
+            return Err(Error::Invalid(format!("{name}: input ended {} bytes early", *r - buf.len() as u64)));
+        }
+        *r -= buf.len() as u64;
+    }
+    Ok((!buf.is_empty()).then_some(buf))
 }
 
 /// Reads until `want` bytes or the end of the input.
