@@ -1,11 +1,12 @@
 /*
  * compress_int32: compress a raw int32 array with libdaspack, decompress it again and check the round trip.
  *
- *   compress_int32 IN.raw ROWS COLS OUT.dpk OUT.raw [ABS_ERROR [THREADS]]
+ *   compress_int32 IN.raw ROWS COLS OUT.das OUT.raw [ABS_ERROR [THREADS]]
  *
  * IN.raw holds ROWS x COLS int32 values (time x channel, row-major, machine byte order), for instance the data of
- * a .npy file without its header. OUT.dpk receives the daspack stream, OUT.raw the decompressed array (identical
- * to IN.raw when ABS_ERROR is 0, the default; otherwise every value within ABS_ERROR).
+ * a .npy file without its header. OUT.das receives the bare daspack codec stream (not an archive: write_dpk.c
+ * writes .dpk archives), OUT.raw the decompressed array (identical to IN.raw when ABS_ERROR is 0, the default;
+ * otherwise every value within ABS_ERROR).
  *
  * Build: cc compress_int32.c $(pkg-config --cflags --libs daspack)
  */
@@ -68,7 +69,7 @@ static double seconds(void) {
 
 int main(int argc, char **argv) {
     if (argc < 6 || argc > 8) {
-        fprintf(stderr, "usage: %s IN.raw ROWS COLS OUT.dpk OUT.raw [ABS_ERROR [THREADS]]\n", argv[0]);
+        fprintf(stderr, "usage: %s IN.raw ROWS COLS OUT.das OUT.raw [ABS_ERROR [THREADS]]\n", argv[0]);
         return 2;
     }
     size_t rows = strtoull(argv[2], NULL, 10), cols = strtoull(argv[3], NULL, 10);

@@ -11,6 +11,9 @@
 #   bloscpack_file    small golden .blp files and blp_tool files (checksums, metadata, offsets on and off)
 #   dpk_archive       .dpk archives from daspack compress/pack/append: DAS arrays (lossless, lossy), every byte
 #                     codec and filter, checksums, a streamed archive (footer), a directory tree, an appended one
+#   hdf5_filter       the codec streams as HDF5 chunks: after selector byte 1 the 14 stored cd_values set_local
+#                     would write for them (little- and big-endian, rank 1, 2 and 3), after 0 none, after 2 user
+#                     words; and selector 3 (encode round trip) with small arrays of every dtype
 #   codec_roundtrip, sensor_roundtrip, capi_decode  raw bytes of the above
 # Uses target/{release,debug}/daspack and target/{release,debug}/examples/blp_tool when built, else builds them.
 set -euo pipefail
@@ -43,7 +46,7 @@ if [ -z "$DASPACK" ] || [ -z "$BLP_TOOL" ]; then
 fi
 
 TARGETS=(entropy_range entropy_rans codec_stream codec_roundtrip sensor_stream sensor_roundtrip blosc_chunk
-    bloscpack_file dpk_archive capi_decode)
+    bloscpack_file dpk_archive hdf5_filter capi_decode)
 rm -rf "$OUT"
 for t in "${TARGETS[@]}"; do mkdir -p "$OUT/$t"; done
 mkdir -p "$WORK/npy" "$WORK/dpk" "$WORK/raw" "$WORK/sensor"
@@ -341,6 +344,73 @@ if os.path.isdir(golden):
             if len(chunk) <= 8192 and i < 3:
                 put("blosc_chunk", "golden-%s.%d" % (name, i), chunk)
             pos += cbytes + digest
+PY
+
+log "HDF5 filter chunks (the codec streams with their stored cd_values)"
+python3 - "$WORK" "$OUT/hdf5_filter" <<'PY'
+import glob, os, struct, sys
+work, out = sys.argv[1:3]
+
+def put(name, data):
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
+
+# Input layout: fuzz/fuzz_targets/hdf5_filter.rs. Stored cd_values (crates/hdf5/src/cd.rs, Stored::encode):
+# [1, dtype, rank, c0, c1, c2, block_height, block_width, lx, lt, lpc_order, abs_lo, abs_hi, big_endian].
+def stored(code, dims, bh, bw, abs_bits, be):
+    d = list(dims) + [0] * (3 - len(dims))
+    w = [1, code, len(dims)] + d + [bh, bw, 0, 0, 4, abs_bits & 0xFFFFFFFF, abs_bits >> 32, be]
+    return struct.pack("<14I", *[x & 0xFFFFFFFF for x in w])
+
+def swap(data, size):
+    return b"".join(data[i:i + size][::-1] for i in range(0, len(data), size))
+
+n = 0
+for i, path in enumerate(sorted(glob.glob(os.path.join(work, "dpk", "*.dpk")))):
+    s = open(path, "rb").read()
+    if len(s) > 1990 or s[:4] != b"DASP":
+        continue
+    name = os.path.basename(path)
+    code = s[5]
+    rows, cols = struct.unpack_from("<QQ", s, 8)
+    bh, bw = struct.unpack_from("<II", s, 24)
+    abs_bits = struct.unpack_from("<Q", s, 32)[0]
+    if rows >= 2**32 or cols >= 2**32:
+        continue
+    dims = [rows] if cols == 1 else [rows, cols]
+    put(name + ".le", b"\x01" + stored(code, dims, bh, bw, abs_bits, 0) + s)
+    if i % 3 == 0:
+        put(name + ".be", b"\x01" + stored(code, dims, bh, bw, abs_bits, 1) + s)
+    if i % 4 == 1 and rows % 2 == 0 and cols > 1:
+        put(name + ".rank3", b"\x01" + stored(code, [2, rows // 2, cols], bh, bw, abs_bits, 0) + s)
+    if i % 5 == 2:
+        put(name + ".nocd", b"\x00" + s)
+        put(name + ".user", b"\x02\x06" + struct.pack("<6I", bh, bw, 0, 0, 4, 0) + s)
+    n += 1
+
+# Encode round trips: selector 3, dtype, big-endian, rank, dims, block_height, block_width, lx, lt, lpc_order,
+# error-bound selector (+ its bytes), then element bytes (cycled).
+walk = []
+v = 0
+for k in range(512):
+    v += (k * 7919) % 13 - 6
+    walk.append(v)
+i16 = struct.pack("<512h", *walk)
+f64 = struct.pack("<64d", *[x * 0.125 for x in walk[:64]])
+cases = [
+    ("i16_2d", bytes([3, 0, 0, 1, 20, 12, 8, 4, 0, 0, 3, 0]) + i16),
+    ("i16_be_3d", bytes([3, 0, 1, 2, 3, 5, 7, 0, 0, 1, 1, 2, 1, 3]) + i16),
+    ("u16_1d", bytes([3, 1, 0, 0, 200, 0, 0, 0, 0, 0, 2, 0]) + i16),
+    ("i32_2d_lossy", bytes([3, 2, 0, 1, 16, 16, 0, 0, 1, 0, 4, 1, 5]) + i16),
+    ("f32_2d", bytes([3, 3, 0, 1, 8, 8, 0, 0, 0, 0, 2, 0]) + f64),
+    ("f32_lossy", bytes([3, 3, 1, 1, 8, 8, 4, 4, 0, 0, 2, 2, 1, 9]) + f64),
+    ("f64_2d_be", bytes([3, 4, 1, 1, 8, 8, 0, 0, 0, 0, 2, 0]) + f64),
+    ("f64_lossy_3d", bytes([3, 4, 0, 2, 2, 4, 8, 0, 0, 0, 0, 3, 2, 3, 0, 1, 0x9a, 0x99, 0x99, 0x99, 0x99, 0x99,
+                           0xb9, 0x3f]) + f64),
+]
+for name, data in cases:
+    put("rt-" + name, data)
+print("%d hdf5 chunks, %d round trips" % (n, len(cases)))
 PY
 
 for t in "${TARGETS[@]}"; do

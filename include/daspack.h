@@ -35,6 +35,26 @@
 #define DASPACK_VERSION_PATCH 0
 
 /**
+ * Dimensions `DaspackEntryInfo.shape` holds; arrays with more report them in `ndim` only.
+ */
+#define DASPACK_MAX_DIMS 32
+
+/**
+ * Original bytes per chunk of the byte codecs unless asked otherwise (1 MiB).
+ */
+#define DASPACK_DEFAULT_CHUNK_SIZE (1 << 20)
+
+/**
+ * Original bytes per chunk of DAS-coded arrays unless asked otherwise (8 MiB, rounded down to whole rows).
+ */
+#define DASPACK_DEFAULT_DAS_CHUNK_SIZE (8 << 20)
+
+/**
+ * The largest chunk the format allows (1 GiB).
+ */
+#define DASPACK_MAX_CHUNK_SIZE (1 << 30)
+
+/**
  * The largest digest of any algorithm (SHA-512), in bytes.
  */
 #define DASPACK_CHECKSUM_MAX_SIZE 64
@@ -80,6 +100,21 @@
 #define DASPACK_SENSOR_SLOT_USER_EVENT -32765
 
 /**
+ * An open `.dpk` archive (opaque), read-only. Create with `daspack_archive_open` or
+ * `daspack_archive_open_memory`, free with `daspack_archive_free`. Reads never change it, so one archive may be
+ * used from several threads at once.
+ */
+typedef struct DaspackArchive DaspackArchive;
+
+/**
+ * An archive being written (opaque): created by `daspack_archive_writer_new` (a new file) or
+ * `daspack_archive_writer_append` (an existing archive), filled with `daspack_archive_writer_add_*`, made
+ * durable by `daspack_archive_writer_commit`, freed by `daspack_archive_writer_free` (which, without a commit,
+ * leaves the destination as it was). Calls on one writer are serialised internally.
+ */
+typedef struct DaspackArchiveWriter DaspackArchiveWriter;
+
+/**
  * A streaming checksum (opaque): `daspack_hasher_new`, `daspack_hasher_update` any number of times,
  * `daspack_hasher_finish`, `daspack_hasher_free`. Calls on one object are serialised internally.
  */
@@ -106,9 +141,138 @@ typedef struct DaspackSensorEncoder DaspackSensorEncoder;
 typedef int32_t DaspackError;
 
 /**
+ * What an archive entry holds: one of the `DASPACK_ENTRY_*` values.
+ */
+typedef uint32_t DaspackEntryKind;
+
+/**
+ * How an entry's chunks are coded: one of the `DASPACK_CODEC_*` values (the codes the format stores).
+ */
+typedef uint32_t DaspackCodec;
+
+/**
  * A checksum algorithm: one of the `DASPACK_CHECKSUM_*` values (0..=8 are Bloscpack's ids).
  */
 typedef uint32_t DaspackChecksumKind;
+
+/**
+ * Element type of an array, with the code the stream header stores. One of the `DASPACK_DTYPE_*` values.
+ */
+typedef uint32_t DaspackDType;
+
+/**
+ * Filters applied before a byte codec: an OR of the `DASPACK_FILTER_*` bits.
+ */
+typedef uint32_t DaspackFilters;
+
+/**
+ * What one archive entry holds, from the index (nothing is decoded). Fill with `daspack_archive_entry_info`.
+ */
+typedef struct DaspackEntryInfo {
+    /**
+     * DASPACK_ENTRY_FILE, DASPACK_ENTRY_ARRAY or DASPACK_ENTRY_DIR.
+     */
+    DaspackEntryKind kind;
+    /**
+     * Chunk codec (`DASPACK_CODEC_*`).
+     */
+    DaspackCodec codec;
+    /**
+     * Algorithm of the entry's digest (`DASPACK_CHECKSUM_*`), checked by whole reads and verification.
+     */
+    DaspackChecksumKind checksum;
+    /**
+     * Element type of an array (`DASPACK_DTYPE_*`), DASPACK_DTYPE_NONE for other entries and other types.
+     */
+    DaspackDType dtype;
+    /**
+     * Filters before the byte codec (`DASPACK_FILTER_*` bits).
+     */
+    DaspackFilters filters;
+    /**
+     * Compression level used (informative).
+     */
+    int32_t level;
+    /**
+     * Original size in bytes (what a whole read writes).
+     */
+    uint64_t size;
+    /**
+     * Compressed size: the sum of the stored chunk lengths.
+     */
+    uint64_t stored_size;
+    /**
+     * Number of chunks (each decodes alone).
+     */
+    uint64_t chunk_count;
+    /**
+     * The most original bytes one chunk holds.
+     */
+    uint64_t chunk_size;
+    /**
+     * Bytes of the entry's name including the terminating NUL (what `daspack_archive_entry_name` needs).
+     */
+    uint64_t name_size;
+    /**
+     * Bytes per element of an array (1 for other entries).
+     */
+    uint64_t itemsize;
+    /**
+     * Rows of an array's memory layout seen as a row-major matrix: `shape[0]` in C order, `shape[ndim - 1]` in
+     * Fortran order (1 for a 0-d array; 0 for other entries). `daspack_archive_read_rows` counts these.
+     */
+    uint64_t rows;
+    /**
+     * Elements per row: the product of the other dimensions (0 for other entries).
+     */
+    uint64_t cols;
+    /**
+     * The error bound of a DAS-coded array (0: lossless, and for every other entry).
+     */
+    double abs_error;
+    /**
+     * Dimensions of an array (0 for other entries); only the first DASPACK_MAX_DIMS are in `shape`.
+     */
+    uint32_t ndim;
+    /**
+     * 1 when the array is stored in Fortran (column-major) order, else 0.
+     */
+    uint32_t fortran_order;
+    /**
+     * The array's shape, as numpy gives it; unused dimensions are 0.
+     */
+    uint64_t shape[DASPACK_MAX_DIMS];
+} DaspackEntryInfo;
+
+/**
+ * Where one chunk of an entry lies. Fill with `daspack_archive_chunk_info`.
+ */
+typedef struct DaspackChunkInfo {
+    /**
+     * Offset of the chunk's first original byte within the entry.
+     */
+    uint64_t offset;
+    /**
+     * Original bytes of the chunk.
+     */
+    uint64_t size;
+    /**
+     * Stored (compressed) bytes of the chunk.
+     */
+    uint64_t stored_size;
+    /**
+     * Offset of the stored bytes in the archive file.
+     */
+    uint64_t file_offset;
+    /**
+     * CRC-32 of the stored bytes, from the index.
+     */
+    uint32_t crc32;
+    /**
+     * Always 0.
+     */
+    uint32_t reserved;
+} DaspackChunkInfo;
 
 /**
  * Compression parameters. Fill with `daspack_params_init`, then change what you need.
@@ -154,9 +318,49 @@ typedef struct DaspackParams {
 } DaspackParams;
 
 /**
- * Element type of an array, with the code the stream header stores. One of the `DASPACK_DTYPE_*` values.
+ * How to store one entry. Fill with `daspack_entry_options_init`, then change what you need.
  */
-typedef uint32_t DaspackDType;
+typedef struct DaspackEntryOptions {
+    /**
+     * Chunk codec (`DASPACK_CODEC_*`); default DASPACK_CODEC_DAS (zstd for what the DAS codec cannot take).
+     */
+    DaspackCodec codec;
+    /**
+     * Codec level; 0 is the codec's default (zstd 3, deflate 6). zstd: -7..=22, deflate: 1..=9; the other
+     * codecs ignore it.
+     */
+    int32_t level;
+    /**
+     * Filters before a byte codec (`DASPACK_FILTER_*` bits); default DASPACK_FILTER_SHUFFLE (dropped for
+     * single-byte elements).
+     */
+    DaspackFilters filters;
+    /**
+     * Element size the filters work on, 1..=255; 0: the array's item size, or 1 for bytes.
+     */
+    uint32_t typesize;
+    /**
+     * Original bytes per chunk of the byte codecs, 1..=DASPACK_MAX_CHUNK_SIZE; 0: DASPACK_DEFAULT_CHUNK_SIZE.
+     */
+    uint32_t chunk_size;
+    /**
+     * Original bytes per chunk of DAS-coded arrays (rounded down to whole rows, at least one row),
+     * 1..=DASPACK_MAX_CHUNK_SIZE; 0: DASPACK_DEFAULT_DAS_CHUNK_SIZE.
+     */
+    uint32_t das_chunk_size;
+    /**
+     * Digest of the entry's original bytes (`DASPACK_CHECKSUM_*`); default DASPACK_CHECKSUM_XXH64.
+     */
+    DaspackChecksumKind checksum;
+    /**
+     * Always 0.
+     */
+    uint32_t reserved;
+    /**
+     * DAS codec parameters (its `threads` is ignored: chunks are coded by the writer's threads).
+     */
+    struct DaspackParams das;
+} DaspackEntryOptions;
 
 /**
  * What a stream holds, read from its header without decoding any tile.
@@ -229,6 +433,73 @@ typedef struct DaspackTileInfo {
      */
     uint64_t cols;
 } DaspackTileInfo;
+
+/**
+ * Any bytes (a file).
+ */
+#define DASPACK_ENTRY_FILE 0
+
+/**
+ * A `.npy` array: the entry's bytes are the array's data region; dtype and shape are in `DaspackEntryInfo`.
+ */
+#define DASPACK_ENTRY_ARRAY 1
+
+/**
+ * An empty directory (no bytes).
+ */
+#define DASPACK_ENTRY_DIR 2
+
+/**
+ * The bytes as they are.
+ */
+#define DASPACK_CODEC_STORED 0
+
+/**
+ * The DAS array codec: each chunk is a whole codec stream of a block of rows (arrays of the DASPACK_DTYPE_*
+ * types). Asked for a bytes entry, or an array it cannot take, the writer uses zstd instead.
+ */
+#define DASPACK_CODEC_DAS 1
+
+/**
+ * One zstd frame per chunk.
+ */
+#define DASPACK_CODEC_ZSTD 2
+
+/**
+ * One LZ4 block per chunk.
+ */
+#define DASPACK_CODEC_LZ4 3
+
+/**
+ * Raw deflate (RFC 1951) per chunk.
+ */
+#define DASPACK_CODEC_DEFLATE 4
+
+/**
+ * No filter.
+ */
+#define DASPACK_FILTER_NONE 0
+
+/**
+ * Each element (of `typesize` bytes: 1, 2, 4 or 8) replaced by its difference with the previous one.
+ */
+#define DASPACK_FILTER_DELTA 1
+
+/**
+ * Byte shuffle (byte j of every element together), as Blosc's.
+ */
+#define DASPACK_FILTER_SHUFFLE 2
+
+/**
+ * Bit shuffle (excludes DASPACK_FILTER_SHUFFLE).
+ */
+#define DASPACK_FILTER_BITSHUFFLE 4
+
+/**
+ * `DaspackEntryInfo.dtype` of an entry that is not an array of a DASPACK_DTYPE_* type (a file, a directory, or
+ * an array of another element type: see `itemsize`).
+ */
+#define DASPACK_DTYPE_NONE 0
 
 /**
  * No checksum: an empty digest.
@@ -390,6 +661,208 @@ const char *daspack_version(void);
  * The library's version as one number: major * 10000 + minor * 100 + patch.
  */
 uint32_t daspack_version_number(void);
+
+/**
+ * Opens the archive file at `path` (a NUL-terminated path) and stores a new archive object in `*archive`
+ * (NULL on failure). The header, the commit and the whole index are checked here; chunks are checked when read.
+ * The file stays open (and is read in place) until `daspack_archive_free`.
+ */
+DaspackError daspack_archive_open(const char *path,
+                                  struct DaspackArchive **archive);
+
+/**
+ * Opens the archive held in `len` bytes at `data` and stores a new archive object in `*archive` (NULL on
+ * failure). The bytes are copied: the buffer may be freed or reused as soon as this returns.
+ */
+DaspackError daspack_archive_open_memory(const uint8_t *data, size_t len, struct DaspackArchive **archive);
+
+/**
+ * Frees an archive object (closing its file). NULL is accepted and ignored.
+ */
+void daspack_archive_free(struct DaspackArchive *archive);
+
+/**
+ * Stores in `*count` the number of entries (numbered 0 .. count - 1 in index order).
+ */
+DaspackError daspack_archive_entry_count(const struct DaspackArchive *archive, uint64_t *count);
+
+/**
+ * Stores in `*info` what entry `index` holds: kind, codec, checksum, sizes, chunk count and, for arrays, the
+ * element type and shape. Nothing is decoded.
+ */
+DaspackError daspack_archive_entry_info(const struct DaspackArchive *archive,
+                                        uint64_t index,
+                                        struct DaspackEntryInfo *info);
+
+/**
+ * Copies the name of entry `index` (UTF-8, `/`-separated, NUL-terminated) to `dst`, which has room for
+ * `dst_capacity` bytes. `*dst_len` receives the bytes written including the NUL; on
+ * DASPACK_ERROR_BUFFER_TOO_SMALL, the bytes needed (also `DaspackEntryInfo.name_size`).
+ */
+DaspackError daspack_archive_entry_name(const struct DaspackArchive *archive,
+                                        uint64_t index,
+                                        char *dst,
+                                        size_t dst_capacity,
+                                        size_t *dst_len);
+
+/**
+ * Stores in `*index` the number of the entry named `name` (NUL-terminated UTF-8, as listed); an unknown name
+ * fails with DASPACK_ERROR_INVALID_ARGUMENT.
+ */
+DaspackError daspack_archive_find(const struct DaspackArchive *archive, const char *name, uint64_t *index);
+
+/**
+ * Stores in `*info` where chunk `chunk` of entry `index` lies (original offset and size, stored size, file
+ * offset, CRC-32).
+ */
+DaspackError daspack_archive_chunk_info(const struct DaspackArchive *archive,
+                                        uint64_t index,
+                                        uint64_t chunk,
+                                        struct DaspackChunkInfo *info);
+
+/**
+ * Reads entry `index` whole into `dst` (room for `dst_capacity` bytes; `DaspackEntryInfo.size` is what it
+ * needs), decoding chunks on `threads` threads (0: one per core), and checks every chunk's CRC-32 and the
+ * entry's digest. The bytes are the entry's original bytes: for an array its data region (little-endian for the
+ * DASPACK_DTYPE_* types, in the array's memory order), no `.npy` header. On success `*dst_len` is the bytes
+ * written; on DASPACK_ERROR_BUFFER_TOO_SMALL, the bytes needed. On DASPACK_ERROR_CORRUPT part of `dst` may
+ * have been written.
+ */
+DaspackError daspack_archive_read(const struct DaspackArchive *archive,
+                                  uint64_t index,
+                                  void *dst,
+                                  size_t dst_capacity,
+                                  uint32_t threads,
+                                  size_t *dst_len);
+
+/**
+ * Reads original bytes `[offset, offset + length)` of entry `index` into `dst` (room for `dst_capacity` bytes),
+ * decoding only the chunks that hold them (each checked against its CRC-32; the entry digest is not, as it covers
+ * the whole entry). On success `*dst_len` is `length`; on DASPACK_ERROR_BUFFER_TOO_SMALL, the bytes needed. A
+ * range outside the entry fails with DASPACK_ERROR_INVALID_ARGUMENT.
+ */
+DaspackError daspack_archive_read_range(const struct DaspackArchive *archive,
+                                        uint64_t index,
+                                        uint64_t offset,
+                                        uint64_t length,
+                                        void *dst,
+                                        size_t dst_capacity,
+                                        size_t *dst_len);
+
+/**
+ * Reads chunks `[first, first + count)` of entry `index` into `dst` (room for `dst_capacity` bytes): their
+ * original bytes, in order (`daspack_archive_chunk_info` gives each one's place and size). On success
+ * `*dst_len` is the bytes written; on DASPACK_ERROR_BUFFER_TOO_SMALL, the bytes needed.
+ */
+DaspackError daspack_archive_read_chunks(const struct DaspackArchive *archive,
+                                         uint64_t index,
+                                         uint64_t first,
+                                         uint64_t count,
+                                         void *dst,
+                                         size_t dst_capacity,
+                                         size_t *dst_len);
+
+/**
+ * Reads rows `[row0, row0 + nrows)` of array entry `index` into `dst` (room for `dst_capacity` bytes): rows of
+ * its memory layout seen as a `rows x cols` matrix (`DaspackEntryInfo.rows`, `.cols`; time samples of a
+ * C-order `time x channel` DAS array), `cols * itemsize` bytes each. Only the chunks holding them are decoded.
+ * Entries that are not arrays fail with DASPACK_ERROR_INVALID_ARGUMENT. On success `*dst_len` is the bytes
+ * written; on DASPACK_ERROR_BUFFER_TOO_SMALL, the bytes needed.
+ */
+DaspackError daspack_archive_read_rows(const struct DaspackArchive *archive,
+                                       uint64_t index,
+                                       uint64_t row0,
+                                       uint64_t nrows,
+                                       void *dst,
+                                       size_t dst_capacity,
+                                       size_t *dst_len);
+
+/**
+ * Decodes every chunk of entry `index` on `threads` threads (0: one per core) and checks every CRC-32 and the
+ * entry's digest, writing nothing. DASPACK_OK, or DASPACK_ERROR_CORRUPT (or TRUNCATED) with a message naming the
+ * entry, the chunk number and its file offset.
+ */
+DaspackError daspack_archive_verify_entry(const struct DaspackArchive *archive,
+                                          uint64_t index,
+                                          uint32_t threads);
+
+/**
+ * `daspack_archive_verify_entry` for every entry in turn: DASPACK_OK when the whole archive is intact, else the
+ * first failure (the message names the entry and the chunk).
+ */
+DaspackError daspack_archive_verify(const struct DaspackArchive *archive,
+                                    uint32_t threads);
+
+/**
+ * Fills `options` with the defaults: DAS codec for arrays (zstd with byte shuffle for everything else),
+ * default chunk sizes, XXH64 digests, the codec's default (lossless) parameters.
+ */
+DaspackError daspack_entry_options_init(struct DaspackEntryOptions *options);
+
+/**
+ * Starts a new archive to be committed to `path`, and stores the writer in `*writer` (NULL on failure). Entries
+ * go to a temporary file in the same directory; `daspack_archive_writer_commit` renames it to `path` (replacing a
+ * file there) in one step, so `path` never holds a partial archive. Chunks are coded on `threads` threads (0: one
+ * per core, at most DASPACK_MAX_THREADS).
+ */
+DaspackError daspack_archive_writer_new(const char *path,
+                                        uint32_t threads,
+                                        struct DaspackArchiveWriter **writer);
+
+/**
+ * Opens the existing archive `path` for appending entries (names must be new), and stores the writer in
+ * `*writer` (NULL on failure). Bytes left after the committed end by an interrupted append are dropped.
+ * `daspack_archive_writer_commit` makes the new entries part of the archive; until then, and if the process
+ * dies, readers see the archive as it was (see docs/format.md). `threads` as in daspack_archive_writer_new.
+ */
+DaspackError daspack_archive_writer_append(const char *path,
+                                           uint32_t threads,
+                                           struct DaspackArchiveWriter **writer);
+
+/**
+ * Adds an array entry named `name` (NUL-terminated UTF-8, `/`-separated relative path, new in the archive):
+ * `shape[0] x ... x shape[ndim - 1]` elements of `dtype` (C order, machine byte order) at `data`, no alignment
+ * needed. It is stored as a `.npy` array (unpacking gives back a `.npy` file): with DASPACK_CODEC_DAS each chunk
+ * is a block of rows (`shape[0]`, the time axis) coded by the DAS codec with `options->das` (lossless, or within
+ * `options->das.abs_error`); other codecs store its bytes. `ndim` is 1..=DASPACK_MAX_DIMS. A failed add leaves
+ * the writer usable, but the name stays taken.
+ */
+DaspackError daspack_archive_writer_add_array(struct DaspackArchiveWriter *writer,
+                                              const char *name,
+                                              DaspackDType dtype,
+                                              const void *data,
+                                              const uint64_t *shape,
+                                              uint32_t ndim,
+                                              const struct DaspackEntryOptions *options);
+
+/**
+ * Adds a bytes (file) entry named `name` (as in daspack_archive_writer_add_array) holding `len` bytes at
+ * `data` (`len` may be 0; `data` must still be non-NULL), coded by `options->codec` (DASPACK_CODEC_DAS means
+ * zstd here) after `options->filters`. A failed add leaves the writer usable, but the name stays taken.
+ */
+DaspackError daspack_archive_writer_add_bytes(struct DaspackArchiveWriter *writer,
+                                              const char *name,
+                                              const uint8_t *data,
+                                              size_t len,
+                                              const struct DaspackEntryOptions *options);
+
+/**
+ * Adds an empty directory entry named `name`, so that unpacking recreates it.
+ */
+DaspackError daspack_archive_writer_add_dir(struct DaspackArchiveWriter *writer, const char *name);
+
+/**
+ * Makes the archive durable: writes the index, syncs, and then either renames the temporary file to the path
+ * given to daspack_archive_writer_new, or (append) switches the archive's commit slot. After it (success or
+ * not) the writer only accepts daspack_archive_writer_free; on failure the destination is left as it was.
+ */
+DaspackError daspack_archive_writer_commit(struct DaspackArchiveWriter *writer);
+
+/**
+ * Frees a writer. Without a successful commit, the destination is left as it was (the temporary file is
+ * removed; appended bytes are cut off). NULL is accepted and ignored.
+ */
+void daspack_archive_writer_free(struct DaspackArchiveWriter *writer);
 
 /**
  * Stores in `*size` the digest size of `kind` in bytes (0 for DASPACK_CHECKSUM_NONE).

@@ -3,13 +3,17 @@
  * buffers, bad enumeration values and corrupt input, and checks the status and message of each call. Also checks
  * the struct layouts against the ones the Rust side pins (crates/capi/tests/abi.rs). Run natively and under
  * valgrind by tests/capi/run.sh; prints "abi_errors: N checks, M failed".
+ *
+ *   abi_errors [TMPDIR]     (the .dpk archive checks write and remove a few files there; default /tmp)
  */
+#define _POSIX_C_SOURCE 200809L
 #include <daspack.h>
 
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int checks = 0, failures = 0;
 
@@ -47,6 +51,12 @@ static void layouts(void) {
     TRUE_OR_FAIL(offsetof(DaspackStreamInfo, tile_count) == 56);
     TRUE_OR_FAIL(sizeof(DaspackTileInfo) == 32);
     TRUE_OR_FAIL(sizeof(DaspackError) == 4 && sizeof(DaspackDType) == 4 && sizeof(DaspackChecksumKind) == 4);
+    TRUE_OR_FAIL(sizeof(DaspackEntryInfo) == 360);
+    TRUE_OR_FAIL(offsetof(DaspackEntryInfo, size) == 24 && offsetof(DaspackEntryInfo, abs_error) == 88);
+    TRUE_OR_FAIL(offsetof(DaspackEntryInfo, ndim) == 96 && offsetof(DaspackEntryInfo, shape) == 104);
+    TRUE_OR_FAIL(sizeof(DaspackChunkInfo) == 40);
+    TRUE_OR_FAIL(sizeof(DaspackEntryOptions) == 72);
+    TRUE_OR_FAIL(offsetof(DaspackEntryOptions, checksum) == 24 && offsetof(DaspackEntryOptions, das) == 32);
 }
 
 static void version_and_names(void) {
@@ -355,12 +365,326 @@ static void checksums(void) {
     daspack_hasher_free(h);
 }
 
-int main(void) {
+/* ---- .dpk archives ---- */
+
+static uint8_t *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    *len = 0;
+    if (!f) return NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long n = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        buf = malloc(n > 0 ? (size_t)n : 1);
+        if (buf && n >= 0 && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+            *len = (size_t)n;
+        } else {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Writes an archive of an R x C int32 array in 4 chunks (10 rows each) and a 1000-byte file entry. */
+static void write_archive(const char *path, const int32_t *data, const uint8_t *bytes) {
+    DaspackArchiveWriter *w = NULL;
+    DaspackEntryOptions o;
+    uint64_t shape[2] = {R, C};
+    EXPECT(daspack_archive_writer_new(path, 1, &w), DASPACK_OK, "", NULL);
+    EXPECT(daspack_entry_options_init(&o), DASPACK_OK, "", NULL);
+    o.das_chunk_size = 10 * C * 4;
+    EXPECT(daspack_archive_writer_add_array(w, "wave.npy", DASPACK_DTYPE_INT32, data, shape, 2, &o), DASPACK_OK, "",
+           NULL);
+    o.codec = DASPACK_CODEC_LZ4;
+    o.chunk_size = 300;
+    EXPECT(daspack_archive_writer_add_bytes(w, "bytes.bin", bytes, 1000, &o), DASPACK_OK, "", NULL);
+    EXPECT(daspack_archive_writer_commit(w), DASPACK_OK, "", NULL);
+    daspack_archive_writer_free(w);
+}
+
+static void archives(const char *tmpdir) {
+    char path[512], other[512];
+    int32_t data[N], back[N];
+    uint8_t bytes[1000], buf[4096];
+    size_t n = 0;
+    uint64_t count = 0, idx = 0;
+    DaspackArchive *a = NULL;
+    DaspackArchiveWriter *w = NULL;
+    DaspackEntryInfo info;
+    DaspackChunkInfo chunk;
+    DaspackEntryOptions o;
+    uint64_t shape[2] = {R, C};
+    snprintf(path, sizeof path, "%s/abi_errors_%ld.dpk", tmpdir, (long)getpid());
+    snprintf(other, sizeof other, "%s/abi_errors_%ld_never.dpk", tmpdir, (long)getpid());
+    for (int i = 0; i < N; i++) data[i] = (i % C) * 100 + (i / C) % 17 - 8;
+    for (int i = 0; i < 1000; i++) bytes[i] = (uint8_t)(i / 7);
+    write_archive(path, data, bytes);
+
+    /* Opening. */
+    EXPECT(daspack_archive_open(NULL, &a), DASPACK_ERROR_NULL_POINTER, "daspack_archive_open", "path");
+    EXPECT(daspack_archive_open(path, NULL), DASPACK_ERROR_NULL_POINTER, "daspack_archive_open", "archive");
+    EXPECT(daspack_archive_open("", &a), DASPACK_ERROR_INVALID_ARGUMENT, "daspack_archive_open", "empty path");
+    EXPECT(daspack_archive_open(other, &a), DASPACK_ERROR_INVALID_ARGUMENT, "daspack_archive_open", "cannot open");
+    EXPECT(daspack_archive_open(tmpdir, &a), DASPACK_ERROR_INVALID_ARGUMENT, "daspack_archive_open", "directory");
+    TRUE_OR_FAIL(a == NULL);
+    EXPECT(daspack_archive_open_memory(NULL, 100, &a), DASPACK_ERROR_NULL_POINTER, "daspack_archive_open_memory",
+           "data");
+    EXPECT(daspack_archive_open_memory(bytes, 0, &a), DASPACK_ERROR_NOT_DASPACK, "daspack_archive_open_memory",
+           "not a .dpk");
+    EXPECT(daspack_archive_open_memory((const uint8_t *)"\x89" "DPK\r\n\x1a\n\x01", 9, &a), DASPACK_ERROR_TRUNCATED,
+           "daspack_archive_open_memory", "truncated archive");
+    EXPECT(daspack_archive_open_memory(bytes, sizeof bytes, &a), DASPACK_ERROR_NOT_DASPACK,
+           "daspack_archive_open_memory", "not a .dpk");
+    EXPECT(daspack_archive_open_memory(bytes, sizeof bytes, NULL), DASPACK_ERROR_NULL_POINTER,
+           "daspack_archive_open_memory", "archive");
+    daspack_archive_free(NULL);
+    EXPECT(daspack_archive_open(path, &a), DASPACK_OK, "", NULL);
+
+    /* Listing. */
+    EXPECT(daspack_archive_entry_count(a, &count), DASPACK_OK, "", NULL);
+    TRUE_OR_FAIL(count == 2);
+    EXPECT(daspack_archive_entry_count(NULL, &count), DASPACK_ERROR_NULL_POINTER, "daspack_archive_entry_count",
+           "archive");
+    EXPECT(daspack_archive_entry_count(a, NULL), DASPACK_ERROR_NULL_POINTER, "daspack_archive_entry_count", "count");
+    EXPECT(daspack_archive_entry_info(a, 0, &info), DASPACK_OK, "", NULL);
+    TRUE_OR_FAIL(info.kind == DASPACK_ENTRY_ARRAY && info.dtype == DASPACK_DTYPE_INT32);
+    TRUE_OR_FAIL(info.codec == DASPACK_CODEC_DAS);
+    TRUE_OR_FAIL(info.ndim == 2 && info.shape[0] == R && info.shape[1] == C && info.rows == R && info.cols == C);
+    TRUE_OR_FAIL(info.size == sizeof data && info.chunk_count == 4 && info.itemsize == 4 && info.name_size == 9);
+    TRUE_OR_FAIL(info.checksum == DASPACK_CHECKSUM_XXH64 && info.abs_error == 0.0);
+    EXPECT(daspack_archive_entry_info(a, 2, &info), DASPACK_ERROR_INVALID_ARGUMENT, "daspack_archive_entry_info",
+           "entry 2 out of range");
+    EXPECT(daspack_archive_entry_info(a, 0, NULL), DASPACK_ERROR_NULL_POINTER, "daspack_archive_entry_info", "info");
+    EXPECT(daspack_archive_entry_info(NULL, 0, &info), DASPACK_ERROR_NULL_POINTER, "daspack_archive_entry_info",
+           "archive");
+    EXPECT(daspack_archive_entry_name(a, 0, (char *)buf, 8, &n), DASPACK_ERROR_BUFFER_TOO_SMALL,
+           "daspack_archive_entry_name", "needs 9");
+    TRUE_OR_FAIL(n == 9);
+    EXPECT(daspack_archive_entry_name(a, 0, (char *)buf, 9, &n), DASPACK_OK, "", NULL);
+    TRUE_OR_FAIL(n == 9 && strcmp((char *)buf, "wave.npy") == 0);
+    EXPECT(daspack_archive_entry_name(a, 0, NULL, 9, &n), DASPACK_ERROR_NULL_POINTER, "daspack_archive_entry_name",
+           "dst");
+    EXPECT(daspack_archive_entry_name(a, 0, (char *)buf, 9, NULL), DASPACK_ERROR_NULL_POINTER,
+           "daspack_archive_entry_name", "dst_len");
+    EXPECT(daspack_archive_find(a, "bytes.bin", &idx), DASPACK_OK, "", NULL);
+    TRUE_OR_FAIL(idx == 1);
+    EXPECT(daspack_archive_find(a, "missing", &idx), DASPACK_ERROR_INVALID_ARGUMENT, "daspack_archive_find",
+           "no entry named");
+    EXPECT(daspack_archive_find(a, NULL, &idx), DASPACK_ERROR_NULL_POINTER, "daspack_archive_find", "name");
+    EXPECT(daspack_archive_find(a, "wave.npy", NULL), DASPACK_ERROR_NULL_POINTER, "daspack_archive_find", "index");
+    EXPECT(daspack_archive_chunk_info(a, 0, 3, &chunk), DASPACK_OK, "", NULL);
+    TRUE_OR_FAIL(chunk.offset == 30 * C * 4 && chunk.size == 10 * C * 4 && chunk.file_offset >= 80);
+    EXPECT(daspack_archive_chunk_info(a, 0, 4, &chunk), DASPACK_ERROR_INVALID_ARGUMENT, "daspack_archive_chunk_info",
+           "chunk 4 out of range");
+    EXPECT(daspack_archive_chunk_info(a, 0, 0, NULL), DASPACK_ERROR_NULL_POINTER, "daspack_archive_chunk_info",
+           "info");
+
+    /* Reading: whole, ranges, NULLs, zero lengths, too-small buffers. */
+    EXPECT(daspack_archive_read(a, 0, back, sizeof back, 0, &n), DASPACK_OK, "", NULL);
+    TRUE_OR_FAIL(n == sizeof data && memcmp(back, data, sizeof data) == 0);
+    EXPECT(daspack_archive_read(a, 0, back, sizeof back - 1, 0, &n), DASPACK_ERROR_BUFFER_TOO_SMALL,
+           "daspack_archive_read", "needs 960");
+    TRUE_OR_FAIL(n == sizeof data);
+    EXPECT(daspack_archive_read(a, 0, back, 0, 0, &n), DASPACK_ERROR_BUFFER_TOO_SMALL, "daspack_archive_read",
+           "holds 0 bytes");
+    EXPECT(daspack_archive_read(a, 0, NULL, sizeof back, 0, &n), DASPACK_ERROR_NULL_POINTER, "daspack_archive_read",
+           "dst");
+    EXPECT(daspack_archive_read(a, 0, back, sizeof back, 0, NULL), DASPACK_ERROR_NULL_POINTER,
+           "daspack_archive_read", "dst_len");
+    EXPECT(daspack_archive_read(NULL, 0, back, sizeof back, 0, &n), DASPACK_ERROR_NULL_POINTER,
+           "daspack_archive_read", "archive");
+    EXPECT(daspack_archive_read(a, 0, back, sizeof back, DASPACK_MAX_THREADS + 1, &n), DASPACK_ERROR_INVALID_ARGUMENT,
+           "daspack_archive_read", "threads");
+    memset(back, 0, sizeof back);
+    EXPECT(daspack_archive_read_rows(a, 0, 13, 20, back, 20 * C * 4, &n), DASPACK_OK, "", NULL);
+    TRUE_OR_FAIL(n == 20 * C * 4 && memcmp(back, data + 13 * C, n) == 0);
+    EXPECT(daspack_archive_read_rows(a, 0, 13, 20, back, 20 * C * 4 - 1, &n), DASPACK_ERROR_BUFFER_TOO_SMALL,
+           "daspack_archive_read_rows", "needs 480");
+    TRUE_OR_FAIL(n == 20 * C * 4);
+    EXPECT(daspack_archive_read_rows(a, 0, 39, 2, back, sizeof back, &n), DASPACK_ERROR_INVALID_ARGUMENT,
+           "daspack_archive_read_rows", "40 rows");
+    EXPECT(daspack_archive_read_rows(a, 0, 40, 0, back, 0, &n), DASPACK_OK, "", NULL);
+    TRUE_OR_FAIL(n == 0);
+    EXPECT(daspack_archive_read_rows(a, 1, 0, 1, back, sizeof back, &n), DASPACK_ERROR_INVALID_ARGUMENT,
+           "daspack_archive_read_rows", "not an array");
+    EXPECT(daspack_archive_read_rows(a, 0, 0, 1, NULL, sizeof back, &n), DASPACK_ERROR_NULL_POINTER,
+           "daspack_archive_read_rows", "dst");
+    EXPECT(daspack_archive_read_chunks(a, 1, 1, 2, buf, sizeof buf, &n), DASPACK_OK, "", NULL);
+    TRUE_OR_FAIL(n == 600 && memcmp(buf, bytes + 300, 600) == 0);
+    EXPECT(daspack_archive_read_chunks(a, 1, 3, 2, buf, sizeof buf, &n), DASPACK_ERROR_INVALID_ARGUMENT,
+           "daspack_archive_read_chunks", "4 chunks");
+    EXPECT(daspack_archive_read_chunks(a, 1, 0, 4, buf, 999, &n), DASPACK_ERROR_BUFFER_TOO_SMALL,
+           "daspack_archive_read_chunks", "needs 1000");
+    TRUE_OR_FAIL(n == 1000);
+    EXPECT(daspack_archive_read_chunks(a, 1, 0, 1, buf, sizeof buf, NULL), DASPACK_ERROR_NULL_POINTER,
+           "daspack_archive_read_chunks", "dst_len");
+    EXPECT(daspack_archive_read_range(a, 1, 299, 2, buf, sizeof buf, &n), DASPACK_OK, "", NULL);
+    TRUE_OR_FAIL(n == 2 && buf[0] == bytes[299] && buf[1] == bytes[300]);
+    EXPECT(daspack_archive_read_range(a, 1, 999, 2, buf, sizeof buf, &n), DASPACK_ERROR_INVALID_ARGUMENT,
+           "daspack_archive_read_range", "outside entry");
+    EXPECT(daspack_archive_read_range(a, 1, 10, 0, buf, 0, &n), DASPACK_OK, "", NULL);
+    TRUE_OR_FAIL(n == 0);
+    EXPECT(daspack_archive_read_range(a, 1, 0, 10, buf, 9, &n), DASPACK_ERROR_BUFFER_TOO_SMALL,
+           "daspack_archive_read_range", "needs 10");
+    EXPECT(daspack_archive_verify(a, 0), DASPACK_OK, "", NULL);
+    EXPECT(daspack_archive_verify(NULL, 0), DASPACK_ERROR_NULL_POINTER, "daspack_archive_verify", "archive");
+    EXPECT(daspack_archive_verify_entry(a, 5, 0), DASPACK_ERROR_INVALID_ARGUMENT, "daspack_archive_verify_entry",
+           "entry 5");
+    daspack_archive_free(a);
+    a = NULL;
+
+    /* Damaged and truncated archives, from memory. */
+    size_t len = 0;
+    uint8_t *file = slurp(path, &len);
+    TRUE_OR_FAIL(file != NULL && len > 200);
+    if (file) {
+        EXPECT(daspack_archive_open_memory(file, len, &a), DASPACK_OK, "", NULL);
+        EXPECT(daspack_archive_chunk_info(a, 0, 2, &chunk), DASPACK_OK, "", NULL);
+        daspack_archive_free(a);
+        a = NULL;
+        file[chunk.file_offset + chunk.stored_size / 2] ^= 0x10;
+        EXPECT(daspack_archive_open_memory(file, len, &a), DASPACK_OK, "", NULL);
+        EXPECT(daspack_archive_verify(a, 1), DASPACK_ERROR_CORRUPT, "daspack_archive_verify", "chunk 2");
+        EXPECT(daspack_archive_read(a, 0, back, sizeof back, 1, &n), DASPACK_ERROR_CORRUPT, "daspack_archive_read",
+               "CRC-32 mismatch");
+        EXPECT(daspack_archive_read_rows(a, 0, 0, 10, back, sizeof back, &n), DASPACK_OK, "", NULL);
+        EXPECT(daspack_archive_read_rows(a, 0, 20, 1, back, sizeof back, &n), DASPACK_ERROR_CORRUPT,
+               "daspack_archive_read_rows", "chunk 2");
+        EXPECT(daspack_archive_verify_entry(a, 1, 1), DASPACK_OK, "", NULL);
+        daspack_archive_free(a);
+        a = NULL;
+        file[chunk.file_offset + chunk.stored_size / 2] ^= 0x10;
+        EXPECT(daspack_archive_open_memory(file, len - 1, &a), DASPACK_ERROR_TRUNCATED, "daspack_archive_open_memory",
+               "truncated archive");
+        EXPECT(daspack_archive_open_memory(file, 79, &a), DASPACK_ERROR_TRUNCATED, "daspack_archive_open_memory",
+               NULL);
+        file[len - 20] ^= 1; /* inside the index */
+        EXPECT(daspack_archive_open_memory(file, len, &a), DASPACK_ERROR_CORRUPT, "daspack_archive_open_memory",
+               "CRC-32 mismatch");
+        file[len - 20] ^= 1;
+        file[20] ^= 1; /* commit slot 0 */
+        EXPECT(daspack_archive_open_memory(file, len, &a), DASPACK_ERROR_CORRUPT, "daspack_archive_open_memory",
+               "no committed index");
+        file[20] ^= 1;
+        file[1] = 'X';
+        EXPECT(daspack_archive_open_memory(file, len, &a), DASPACK_ERROR_NOT_DASPACK, "daspack_archive_open_memory",
+               "bad magic");
+        TRUE_OR_FAIL(a == NULL);
+        /* Every prefix fails cleanly or opens; nothing crashes. */
+        file[1] = 'D';
+        for (size_t cut = 0; cut < len; cut += 13) {
+            DaspackError st = daspack_archive_open_memory(file, cut, &a);
+            checks++;
+            if (st == DASPACK_OK || st == DASPACK_ERROR_INTERNAL) {
+                failures++;
+                fprintf(stderr, "FAIL: a %zu-byte prefix gave %s\n", cut, daspack_error_name(st));
+                daspack_archive_free(a);
+                a = NULL;
+            }
+        }
+        free(file);
+    }
+
+    /* Writing: NULLs, bad options, names, misuse. */
+    EXPECT(daspack_entry_options_init(NULL), DASPACK_ERROR_NULL_POINTER, "daspack_entry_options_init", "options");
+    EXPECT(daspack_entry_options_init(&o), DASPACK_OK, "", NULL);
+    EXPECT(daspack_archive_writer_new(NULL, 0, &w), DASPACK_ERROR_NULL_POINTER, "daspack_archive_writer_new", "path");
+    EXPECT(daspack_archive_writer_new(other, 0, NULL), DASPACK_ERROR_NULL_POINTER, "daspack_archive_writer_new",
+           "writer");
+    EXPECT(daspack_archive_writer_new(other, DASPACK_MAX_THREADS + 1, &w), DASPACK_ERROR_INVALID_ARGUMENT,
+           "daspack_archive_writer_new", "threads");
+    EXPECT(daspack_archive_writer_append(NULL, 0, &w), DASPACK_ERROR_NULL_POINTER, "daspack_archive_writer_append",
+           "path");
+    EXPECT(daspack_archive_writer_append(other, 0, &w), DASPACK_ERROR_INVALID_ARGUMENT,
+           "daspack_archive_writer_append", "cannot open");
+    TRUE_OR_FAIL(w == NULL);
+    daspack_archive_writer_free(NULL);
+    EXPECT(daspack_archive_writer_new(other, 1, &w), DASPACK_OK, "", NULL);
+    EXPECT(daspack_archive_writer_add_array(w, "a", DASPACK_DTYPE_INT32, NULL, shape, 2, &o),
+           DASPACK_ERROR_NULL_POINTER, "daspack_archive_writer_add_array", "data");
+    EXPECT(daspack_archive_writer_add_array(w, "a", DASPACK_DTYPE_INT32, data, NULL, 2, &o),
+           DASPACK_ERROR_NULL_POINTER, "daspack_archive_writer_add_array", "shape");
+    EXPECT(daspack_archive_writer_add_array(w, "a", DASPACK_DTYPE_INT32, data, shape, 2, NULL),
+           DASPACK_ERROR_NULL_POINTER, "daspack_archive_writer_add_array", "options");
+    EXPECT(daspack_archive_writer_add_array(w, NULL, DASPACK_DTYPE_INT32, data, shape, 2, &o),
+           DASPACK_ERROR_NULL_POINTER, "daspack_archive_writer_add_array", "name");
+    EXPECT(daspack_archive_writer_add_array(NULL, "a", DASPACK_DTYPE_INT32, data, shape, 2, &o),
+           DASPACK_ERROR_NULL_POINTER, "daspack_archive_writer_add_array", "writer");
+    EXPECT(daspack_archive_writer_add_array(w, "a", 7, data, shape, 2, &o), DASPACK_ERROR_INVALID_ARGUMENT,
+           "daspack_archive_writer_add_array", "dtype 7");
+    EXPECT(daspack_archive_writer_add_array(w, "a", DASPACK_DTYPE_INT32, data, shape, 0, &o),
+           DASPACK_ERROR_INVALID_ARGUMENT, "daspack_archive_writer_add_array", "ndim = 0");
+    EXPECT(daspack_archive_writer_add_array(w, "../a", DASPACK_DTYPE_INT32, data, shape, 2, &o),
+           DASPACK_ERROR_INVALID_ARGUMENT, "daspack_archive_writer_add_array", "..");
+    o.codec = 77;
+    EXPECT(daspack_archive_writer_add_array(w, "a", DASPACK_DTYPE_INT32, data, shape, 2, &o),
+           DASPACK_ERROR_INVALID_ARGUMENT, "daspack_archive_writer_add_array", "options.codec = 77");
+    daspack_entry_options_init(&o);
+    o.filters = DASPACK_FILTER_SHUFFLE | DASPACK_FILTER_BITSHUFFLE;
+    EXPECT(daspack_archive_writer_add_bytes(w, "b", bytes, 10, &o), DASPACK_ERROR_INVALID_ARGUMENT,
+           "daspack_archive_writer_add_bytes", "exclude each other");
+    daspack_entry_options_init(&o);
+    o.checksum = 99;
+    EXPECT(daspack_archive_writer_add_bytes(w, "b", bytes, 10, &o), DASPACK_ERROR_INVALID_ARGUMENT,
+           "daspack_archive_writer_add_bytes", "checksum");
+    daspack_entry_options_init(&o);
+    o.das.abs_error = -1;
+    EXPECT(daspack_archive_writer_add_array(w, "a", DASPACK_DTYPE_INT32, data, shape, 2, &o),
+           DASPACK_ERROR_INVALID_ARGUMENT, "daspack_archive_writer_add_array", "abs_error");
+    daspack_entry_options_init(&o);
+    EXPECT(daspack_archive_writer_add_bytes(w, "b", NULL, 0, &o), DASPACK_ERROR_NULL_POINTER,
+           "daspack_archive_writer_add_bytes", "data");
+    EXPECT(daspack_archive_writer_add_bytes(w, "empty", bytes, 0, &o), DASPACK_OK, "", NULL);
+    EXPECT(daspack_archive_writer_add_bytes(w, "empty", bytes, 1, &o), DASPACK_ERROR_INVALID_ARGUMENT,
+           "daspack_archive_writer_add_bytes", "already has an entry");
+    EXPECT(daspack_archive_writer_add_dir(w, NULL), DASPACK_ERROR_NULL_POINTER, "daspack_archive_writer_add_dir",
+           "name");
+    EXPECT(daspack_archive_writer_add_dir(w, "dir"), DASPACK_OK, "", NULL);
+    EXPECT(daspack_archive_writer_commit(NULL), DASPACK_ERROR_NULL_POINTER, "daspack_archive_writer_commit",
+           "writer");
+    /* Freed without a commit: nothing is left at `other`. */
+    daspack_archive_writer_free(w);
+    w = NULL;
+    TRUE_OR_FAIL(access(other, F_OK) != 0);
+
+    /* Append, abandoned then committed; after a commit only _free is accepted. */
+    size_t before_len = 0, after_len = 0;
+    uint8_t *before = slurp(path, &before_len);
+    EXPECT(daspack_archive_writer_append(path, 1, &w), DASPACK_OK, "", NULL);
+    EXPECT(daspack_archive_writer_add_bytes(w, "wave.npy", bytes, 10, &o), DASPACK_ERROR_INVALID_ARGUMENT,
+           "daspack_archive_writer_add_bytes", "already has an entry");
+    EXPECT(daspack_archive_writer_add_bytes(w, "late.bin", bytes, 1000, &o), DASPACK_OK, "", NULL);
+    daspack_archive_writer_free(w);
+    uint8_t *after = slurp(path, &after_len);
+    TRUE_OR_FAIL(before && after && before_len == after_len && memcmp(before, after, before_len) == 0);
+    free(before);
+    free(after);
+    EXPECT(daspack_archive_writer_append(path, 1, &w), DASPACK_OK, "", NULL);
+    EXPECT(daspack_archive_writer_add_bytes(w, "late.bin", bytes, 1000, &o), DASPACK_OK, "", NULL);
+    EXPECT(daspack_archive_writer_commit(w), DASPACK_OK, "", NULL);
+    EXPECT(daspack_archive_writer_commit(w), DASPACK_ERROR_STATE, "daspack_archive_writer_commit", "committed");
+    EXPECT(daspack_archive_writer_add_dir(w, "x"), DASPACK_ERROR_STATE, "daspack_archive_writer_add_dir", NULL);
+    daspack_archive_writer_free(w);
+    EXPECT(daspack_archive_open(path, &a), DASPACK_OK, "", NULL);
+    EXPECT(daspack_archive_entry_count(a, &count), DASPACK_OK, "", NULL);
+    TRUE_OR_FAIL(count == 3);
+    EXPECT(daspack_archive_find(a, "late.bin", &idx), DASPACK_OK, "", NULL);
+    EXPECT(daspack_archive_read(a, idx, buf, sizeof buf, 0, &n), DASPACK_OK, "", NULL);
+    TRUE_OR_FAIL(n == 1000 && memcmp(buf, bytes, 1000) == 0);
+    EXPECT(daspack_archive_verify(a, 0), DASPACK_OK, "", NULL);
+    daspack_archive_free(a);
+    remove(path);
+}
+
+int main(int argc, char **argv) {
     layouts();
     version_and_names();
     codec();
     sensor();
     checksums();
+    archives(argc > 1 ? argv[1] : "/tmp");
     printf("abi_errors: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }

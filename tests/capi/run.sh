@@ -2,8 +2,10 @@
 # The C ABI from the outside: installs libdaspack with cargo-c into a temporary prefix, checks what was installed
 # (header = committed include/daspack.h, SONAME, pkg-config file, only daspack_* symbols exported), builds the
 # examples and tests/capi/abi_errors.c with pkg-config against it, runs them on real data (the AP Sensing int32
-# recording when ../shared is present, synthetic data otherwise) comparing outputs with `cmp`, then runs the same
-# programs under valgrind (zero errors, zero definite/indirect leaks). Prints "N passed, M failed".
+# recording when ../shared is present, synthetic data otherwise) comparing outputs with `cmp`: bare codec streams
+# (compress_int32, read_stream) and .dpk archives (write_dpk, read_dpk; every recording of ../shared/data/das, and
+# an archive of the daspack CLI when a build of it is found), then runs the same programs under valgrind (zero
+# errors, zero definite/indirect leaks). Prints "N passed, M failed".
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 cd "$ROOT"
@@ -90,24 +92,76 @@ fi
 
 # ---- Run natively, compare outputs ----
 log "examples on real data"
-check "abi_errors: every entry point with NULL, zero lengths, small buffers, corrupt input" "$BUILD/abi_errors"
-check "compress_int32 lossless round trip" "$BUILD/compress_int32" "$DATA/in.raw" $ROWS $COLS "$DATA/a.dpk" "$DATA/a.raw"
+check "abi_errors: every entry point with NULL, zero lengths, small buffers, corrupt input" "$BUILD/abi_errors" "$DATA"
+check "compress_int32 lossless round trip" "$BUILD/compress_int32" "$DATA/in.raw" $ROWS $COLS "$DATA/a.das" "$DATA/a.raw"
 check "decompressed array identical to the input (cmp)" cmp "$DATA/in.raw" "$DATA/a.raw"
-check "compress_int32 with 2 threads" "$BUILD/compress_int32" "$DATA/in.raw" $ROWS $COLS "$DATA/b.dpk" "$DATA/b.raw" 0 2
-check "stream independent of the thread count (cmp)" cmp "$DATA/a.dpk" "$DATA/b.dpk"
-check "statically linked compress_int32" "$BUILD/compress_int32-static" "$DATA/in.raw" $ROWS $COLS "$DATA/s.dpk" "$DATA/s.raw"
-check "static and shared builds write the same stream (cmp)" cmp "$DATA/a.dpk" "$DATA/s.dpk"
-check "compress_int32 within abs error 3 (checks the bound)" "$BUILD/compress_int32" "$DATA/in.raw" $ROWS $COLS "$DATA/e.dpk" "$DATA/e.raw" 3
-check "read_dpk decodes whole and tile by tile" "$BUILD/read_dpk" "$DATA/a.dpk" "$DATA/r.raw"
-check "read_dpk output identical to the input (cmp)" cmp "$DATA/in.raw" "$DATA/r.raw"
-check "read_dpk on a fixed-accuracy stream" "$BUILD/read_dpk" "$DATA/e.dpk" "$DATA/re.raw"
-check "read_dpk agrees with compress_int32 on it (cmp)" cmp "$DATA/e.raw" "$DATA/re.raw"
+check "compress_int32 with 2 threads" "$BUILD/compress_int32" "$DATA/in.raw" $ROWS $COLS "$DATA/b.das" "$DATA/b.raw" 0 2
+check "stream independent of the thread count (cmp)" cmp "$DATA/a.das" "$DATA/b.das"
+check "statically linked compress_int32" "$BUILD/compress_int32-static" "$DATA/in.raw" $ROWS $COLS "$DATA/s.das" "$DATA/s.raw"
+check "static and shared builds write the same stream (cmp)" cmp "$DATA/a.das" "$DATA/s.das"
+check "compress_int32 within abs error 3 (checks the bound)" "$BUILD/compress_int32" "$DATA/in.raw" $ROWS $COLS "$DATA/e.das" "$DATA/e.raw" 3
+check "read_stream decodes whole and tile by tile" "$BUILD/read_stream" "$DATA/a.das" "$DATA/r.raw"
+check "read_stream output identical to the input (cmp)" cmp "$DATA/in.raw" "$DATA/r.raw"
+check "read_stream on a fixed-accuracy stream" "$BUILD/read_stream" "$DATA/e.das" "$DATA/re.raw"
+check "read_stream agrees with compress_int32 on it (cmp)" cmp "$DATA/e.raw" "$DATA/re.raw"
 check "sensor_stream make-series" "$BUILD/sensor_stream" make-series 200000 "$DATA/sensor.raw"
 check "sensor_stream streaming encode/decode" "$BUILD/sensor_stream" "$DATA/sensor.raw" "$DATA/sensor.sns" "$DATA/sensor.out"
 check "sensor series identical after the round trip (cmp)" cmp "$DATA/sensor.raw" "$DATA/sensor.out"
 check "cpp_roundtrip" "$BUILD/cpp_roundtrip"
-check "programs refuse a corrupt stream" bash -c "head -c 1000 '$DATA/a.dpk' >'$DATA/cut.dpk'; \
+check "programs refuse a corrupt stream" bash -c "head -c 1000 '$DATA/a.das' >'$DATA/cut.das'; \
+    ! '$BUILD/read_stream' '$DATA/cut.das' 2>'$DATA/cut.err' && grep -q DASPACK_ERROR_TRUNCATED '$DATA/cut.err'"
+
+# ---- .dpk archives ----
+log "archives (.dpk)"
+NPYTOOL="$ROOT/tests/capi/npy_tool.py"
+check "write_dpk writes an archive (array, text, appended entry)" \
+    "$BUILD/write_dpk" "$DATA/in.raw" int32 $ROWS $COLS "$DATA/arch.dpk"
+check "read_dpk lists, reads whole/by rows/by chunks, verifies, equals the input" \
+    "$BUILD/read_dpk" "$DATA/arch.dpk" array.npy "$DATA/in.raw" "$DATA/arch.raw"
+check "read_dpk output identical to the input (cmp)" cmp "$DATA/in.raw" "$DATA/arch.raw"
+check "write_dpk within abs error 3, 64 KiB chunks" \
+    "$BUILD/write_dpk" "$DATA/in.raw" int32 $ROWS $COLS "$DATA/lossy.dpk" 3 65536
+check "read_dpk on the fixed-accuracy archive" "$BUILD/read_dpk" "$DATA/lossy.dpk" - - "$DATA/lossy.raw"
+check "every value of the fixed-accuracy archive within 3" \
+    python3 "$NPYTOOL" within "$DATA/in.raw" "$DATA/lossy.raw" int32 3
+if [ -d "$SHARED/data/das" ]; then
+    for npy in "$SHARED"/data/das/*.npy; do
+        base="$(basename "$npy" .npy)"
+        if ! meta="$(python3 "$NPYTOOL" raw "$npy" "$DATA/$base.raw")"; then
+            echo "skip: $base (not a 1-D/2-D C-order array of a DAS type)"
+            continue
+        fi
+        read -r dt r c <<<"$meta"
+        check "write_dpk + read_dpk: $base ($dt $r x $c) round trip (cmp)" bash -c "
+            '$BUILD/write_dpk' '$DATA/$base.raw' $dt $r $c '$DATA/$base.dpk' &&
+            '$BUILD/read_dpk' '$DATA/$base.dpk' array.npy '$DATA/$base.raw' '$DATA/$base.out' &&
+            cmp '$DATA/$base.raw' '$DATA/$base.out'"
+    done
+else
+    echo "skip: ../shared/data/das not found (the real recordings)"
+fi
+# Archives written by the daspack CLI (`daspack compress X.npy X.dpk`), when a build of it is at hand (not built
+# here: it is not part of the C ABI).
+CLI=""
+for c in "${CARGO_TARGET_DIR:-$ROOT/target}/release/daspack" "$ROOT/target/release/daspack" \
+    "${CARGO_TARGET_DIR:-$ROOT/target}/debug/daspack" "$ROOT/target/debug/daspack"; do
+    if [ -x "$c" ]; then CLI="$c"; break; fi
+done
+if [ -n "$CLI" ] && [ -f "$NPY" ] && "$CLI" compress --force "$NPY" "$DATA/cli.dpk" >/dev/null 2>&1 &&
+    [ "$(head -c 4 "$DATA/cli.dpk" | tail -c 3)" = "DPK" ]; then
+    check "read_dpk on an archive written by \`daspack compress\` ($CLI)" \
+        "$BUILD/read_dpk" "$DATA/cli.dpk" "$(basename "$NPY")" "$DATA/in.raw" "$DATA/cli.raw"
+    check "CLI archive read through the C ABI identical to the input (cmp)" cmp "$DATA/in.raw" "$DATA/cli.raw"
+else
+    echo "skip: no daspack CLI build that writes .dpk archives (cargo build --release -p daspack-cli), or no real data"
+fi
+check "read_dpk refuses a truncated archive" bash -c "head -c 5000 '$DATA/arch.dpk' >'$DATA/cut.dpk'; \
     ! '$BUILD/read_dpk' '$DATA/cut.dpk' 2>'$DATA/cut.err' && grep -q DASPACK_ERROR_TRUNCATED '$DATA/cut.err'"
+check "read_dpk refuses an archive with a damaged chunk (CRC-32, chunk named)" bash -c "
+    python3 '$NPYTOOL' flip '$DATA/arch.dpk' '$DATA/bad.dpk' 300 &&
+    ! '$BUILD/read_dpk' '$DATA/bad.dpk' 2>'$DATA/bad.err' &&
+    grep -q 'DASPACK_ERROR_CORRUPT.*chunk 0 .*CRC-32 mismatch' '$DATA/bad.err'"
+check "no temporary file left by the writers" bash -c "! ls -A '$DATA' | grep -q 'tmp-'"
 
 # ---- The same under valgrind ----
 log "valgrind"
@@ -123,20 +177,34 @@ vg() {
         sed 's/^/    /' "$TMP/vg.log" | tail -40
     fi
 }
-vg "abi_errors" "$BUILD/abi_errors"
-vg "compress_int32 (lossless)" "$BUILD/compress_int32" "$DATA/in.raw" $ROWS $COLS "$DATA/v.dpk" "$DATA/v.raw" 0 2
+vg "abi_errors" "$BUILD/abi_errors" "$DATA"
+vg "compress_int32 (lossless)" "$BUILD/compress_int32" "$DATA/in.raw" $ROWS $COLS "$DATA/v.das" "$DATA/v.raw" 0 2
 check "valgrind run's output identical to the input (cmp)" cmp "$DATA/in.raw" "$DATA/v.raw"
-vg "compress_int32-static (abs error 3)" "$BUILD/compress_int32-static" "$DATA/in.raw" $ROWS $COLS "$DATA/w.dpk" "$DATA/w.raw" 3
-vg "read_dpk" "$BUILD/read_dpk" "$DATA/a.dpk" "$DATA/vr.raw"
+vg "compress_int32-static (abs error 3)" "$BUILD/compress_int32-static" "$DATA/in.raw" $ROWS $COLS "$DATA/w.das" "$DATA/w.raw" 3
+vg "read_stream" "$BUILD/read_stream" "$DATA/a.das" "$DATA/vr.raw"
 # A failing run: exit status 1 from the program, nothing from valgrind.
-"${VG[@]}" "$BUILD/read_dpk" "$DATA/cut.dpk" >"$TMP/vg.log" 2>&1
+"${VG[@]}" "$BUILD/read_stream" "$DATA/cut.das" >"$TMP/vg.log" 2>&1
 status=$?
 if [ $status -eq 1 ] && ! grep -q "==[0-9]*==" "$TMP/vg.log"; then
-    pass "valgrind: read_dpk on a truncated stream"
+    pass "valgrind: read_stream on a truncated stream"
 else
-    fail "valgrind: read_dpk on a truncated stream (status $status)"
+    fail "valgrind: read_stream on a truncated stream (status $status)"
     sed 's/^/    /' "$TMP/vg.log" | tail -40
 fi
+vg "write_dpk (archive: array, text, append)" "$BUILD/write_dpk" "$DATA/in.raw" int32 $ROWS $COLS "$DATA/v.dpk"
+vg "read_dpk (list, whole, rows, chunks, verify, from memory)" "$BUILD/read_dpk" "$DATA/v.dpk" array.npy "$DATA/in.raw"
+vg "read_dpk on an archive written by libdaspack with 64 KiB chunks" "$BUILD/read_dpk" "$DATA/lossy.dpk" - - "$DATA/vl.raw"
+check "valgrind run's output identical (cmp)" cmp "$DATA/lossy.raw" "$DATA/vl.raw"
+for broken in cut bad; do
+    "${VG[@]}" "$BUILD/read_dpk" "$DATA/$broken.dpk" >"$TMP/vg.log" 2>&1
+    status=$?
+    if [ $status -eq 1 ] && ! grep -q "==[0-9]*==" "$TMP/vg.log"; then
+        pass "valgrind: read_dpk on the $broken archive fails cleanly"
+    else
+        fail "valgrind: read_dpk on the $broken archive (status $status)"
+        sed 's/^/    /' "$TMP/vg.log" | tail -40
+    fi
+done
 vg "sensor_stream" "$BUILD/sensor_stream" "$DATA/sensor.raw" "$DATA/vsensor.sns" "$DATA/vsensor.out"
 vg "cpp_roundtrip" "$BUILD/cpp_roundtrip" 500 48
 

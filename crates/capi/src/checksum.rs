@@ -37,14 +37,14 @@ pub const DASPACK_CHECKSUM_BLAKE3: DaspackChecksumKind = 10;
 /// The largest digest of any algorithm (SHA-512), in bytes.
 pub const DASPACK_CHECKSUM_MAX_SIZE: usize = 64;
 
-fn algorithm(k: DaspackChecksumKind) -> Result<Checksum> {
+pub(crate) fn algorithm(k: DaspackChecksumKind) -> Result<Checksum> {
     usize::try_from(k)
         .ok()
         .and_then(|i| Checksum::ALL.get(i).copied())
         .ok_or_else(|| Failure::invalid(format!("unknown checksum kind {k} (expected 0..=10, DASPACK_CHECKSUM_*)")))
 }
 
-fn code(c: Checksum) -> DaspackChecksumKind {
+pub(crate) fn code(c: Checksum) -> DaspackChecksumKind {
     Checksum::ALL.iter().position(|&x| x == c).unwrap_or(0) as DaspackChecksumKind
 }
 

@@ -125,7 +125,7 @@ fn small(v: u32, max: u32, name: &str) -> Result<u8> {
     Ok(v as u8)
 }
 
-fn check_threads(threads: u32) -> Result<usize> {
+pub(crate) fn check_threads(threads: u32) -> Result<usize> {
     if threads > DASPACK_MAX_THREADS {
         return Err(Failure::invalid(format!(
             "threads = {threads} exceeds DASPACK_MAX_THREADS ({DASPACK_MAX_THREADS})"
@@ -142,7 +142,11 @@ unsafe fn read_params(p: *const DaspackParams) -> Result<Params> {
     non_null(p, "params")?;
     aligned(p, "params")?;
     // SAFETY: non-NULL and aligned; every bit pattern is a valid DaspackParams (plain integers and a double).
-    let c = unsafe { p.read() };
+    params_from_c(unsafe { p.read() })
+}
+
+/// Converts a C parameter struct (already copied out of C memory), checking every field.
+pub(crate) fn params_from_c(c: DaspackParams) -> Result<Params> {
     if !(c.abs_error.is_finite() && c.abs_error >= 0.0) {
         return Err(Failure::invalid(format!("params.abs_error = {} must be finite and >= 0", c.abs_error)));
     }
@@ -162,22 +166,27 @@ unsafe fn read_params(p: *const DaspackParams) -> Result<Params> {
     })
 }
 
+/// The defaults of `Params` as the C struct.
+pub(crate) fn default_params_c() -> DaspackParams {
+    let d = Params::default();
+    DaspackParams {
+        abs_error: d.abs_error,
+        block_height: d.block_height as u32,
+        block_width: d.block_width as u32,
+        lx: d.lx.into(),
+        lt: d.lt.into(),
+        lpc_order: d.lpc_order.into(),
+        lpc_space: d.lpc_space.into(),
+        auto_predictor: d.auto.into(),
+        threads: d.threads as u32,
+    }
+}
+
 /// Fills `params` with the defaults (tuned on the real DAS corpus): lossless, automatic tile size and predictor.
 #[no_mangle]
 pub unsafe extern "C" fn daspack_params_init(params: *mut DaspackParams) -> DaspackError {
     guard("daspack_params_init", || {
-        let d = Params::default();
-        let c = DaspackParams {
-            abs_error: d.abs_error,
-            block_height: d.block_height as u32,
-            block_width: d.block_width as u32,
-            lx: d.lx.into(),
-            lt: d.lt.into(),
-            lpc_order: d.lpc_order.into(),
-            lpc_space: d.lpc_space.into(),
-            auto_predictor: d.auto.into(),
-            threads: d.threads as u32,
-        };
+        let c = default_params_c();
         // SAFETY: the caller passes a writable DaspackParams (or NULL, refused).
         unsafe { write_out(params, c, "params") }
     })
