@@ -4,6 +4,9 @@
  * the struct layouts against the ones the Rust side pins (crates/capi/tests/abi.rs). Run natively and under
  * valgrind by tests/capi/run.sh; prints "abi_errors: N checks, M failed".
  *
+ * Ends by checking the process's peak resident size stayed below 256 MB over all the hostile calls (skipped under
+ * valgrind, whose own memory counts, by setting DASPACK_SKIP_RSS_CHECK).
+ *
  *   abi_errors [TMPDIR]     (the .dpk archive checks write and remove a few files there; default /tmp)
  */
 #define _POSIX_C_SOURCE 200809L
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static int checks = 0, failures = 0;
@@ -685,6 +689,16 @@ int main(int argc, char **argv) {
     sensor();
     checksums();
     archives(argc > 1 ? argv[1] : "/tmp");
+    if (!getenv("DASPACK_SKIP_RSS_CHECK")) {
+        struct rusage ru;
+        checks++;
+        if (getrusage(RUSAGE_SELF, &ru) != 0 || ru.ru_maxrss >= 256L * 1024) {
+            failures++;
+            fprintf(stderr, "FAIL: peak resident size %ld KiB (limit 256 MiB)\n", (long)ru.ru_maxrss);
+        } else {
+            printf("abi_errors: peak resident size %ld KiB\n", (long)ru.ru_maxrss);
+        }
+    }
     printf("abi_errors: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }

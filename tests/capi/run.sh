@@ -177,7 +177,7 @@ vg() {
         sed 's/^/    /' "$TMP/vg.log" | tail -40
     fi
 }
-vg "abi_errors" "$BUILD/abi_errors" "$DATA"
+DASPACK_SKIP_RSS_CHECK=1 vg "abi_errors" "$BUILD/abi_errors" "$DATA"
 vg "compress_int32 (lossless)" "$BUILD/compress_int32" "$DATA/in.raw" $ROWS $COLS "$DATA/v.das" "$DATA/v.raw" 0 2
 check "valgrind run's output identical to the input (cmp)" cmp "$DATA/in.raw" "$DATA/v.raw"
 vg "compress_int32-static (abs error 3)" "$BUILD/compress_int32-static" "$DATA/in.raw" $ROWS $COLS "$DATA/w.das" "$DATA/w.raw" 3
