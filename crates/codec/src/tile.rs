@@ -504,6 +504,13 @@ fn energy_2d(m: &[u32], t: usize, c: usize, cols: usize) -> u64 {
     let n = m[idx - cols] as u64;
     let nw = if c > 0 { m[idx - cols - 1] as u64 } else { n };
     let ne = if c + 1 < cols { m[idx - cols + 1] as u64 } else { n };
+    weigh_2d(w, n, nw, ne)
+}
+
+/// The 2-D context energy from the west, north, north-west and north-east magnitudes (one definition for the edge
+/// path above and the decoder's branch-free interior).
+#[inline(always)]
+fn weigh_2d(w: u64, n: u64, nw: u64, ne: u64) -> u64 {
     2 * w + 2 * n + nw + ne
 }
 
@@ -716,7 +723,7 @@ fn decode_band<S: Source>(
                 a = a.wrapping_add(coef.wrapping_mul(x[idx - back]));
             }
             let above = &mags[idx - cols - 1..idx - cols + 2];
-            let e = 2 * mags[idx - 1] as u64 + 2 * above[1] as u64 + above[0] as u64 + above[2] as u64;
+            let e = weigh_2d(mags[idx - 1] as u64, above[1] as u64, above[0] as u64, above[2] as u64);
             let r = src.get(raw, context_of(e));
             x[idx] = (a >> shift).wrapping_add(r);
             mags[idx] = magnitude(r);
