@@ -110,10 +110,13 @@ DAS_BYTES=$(stat -c %s "$WORK/big-das.dpk")
 rm -f "$WORK/back.npy" "$WORK/big-das.dpk"
 
 log "blp: ours vs Python bloscpack (blosclz, clevel 7, shuffle, typesize 4, 1 MiB chunks)"
-R[ours_w]=$(median_mbs "$BYTES" "$BIN" compress "$WORK/big.raw" "$WORK/ours.blp" --format blp --codec blosclz \
-    --level 7 --filter shuffle --typesize 4 --chunk-size 1M --checksum adler32 --force -q)
-R[ours_r]=$(median_mbs "$BYTES" "$BIN" decompress "$WORK/ours.blp" "$WORK/ours.out" --force)
-cmp "$WORK/big.raw" "$WORK/ours.out"
+for t in 1 2; do
+    R[ours_w$t]=$(median_mbs "$BYTES" "$BIN" compress "$WORK/big.raw" "$WORK/ours.blp" --format blp \
+        --codec blosclz --level 7 --filter shuffle --typesize 4 --chunk-size 1M --checksum adler32 --threads "$t" \
+        --force -q)
+    R[ours_r$t]=$(median_mbs "$BYTES" "$BIN" decompress "$WORK/ours.blp" "$WORK/ours.out" --threads "$t" --force)
+    cmp "$WORK/big.raw" "$WORK/ours.out"
+done
 cat >"$WORK/blpk.py" <<'PY'
 import sys, bloscpack as bp
 op, src, dst = sys.argv[1:4]
@@ -146,8 +149,8 @@ SECTION="$(mktemp)"
     echo "## Containers on a large file (scripts/bench_container.sh)"
     echo
     echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"
-    echo "shared with other jobs: load average $LOAD_BEFORE (1, 5, 15 min) before the runs, $LOAD_AFTER after,"
-    echo "so timings vary from run to run. Input: $NPY_BYTES bytes of .npy in /tmp, written by the script:"
+    echo "load average $LOAD_BEFORE (1, 5, 15 min) before the runs, $LOAD_AFTER after (above the core count, other"
+    echo "jobs share the cores and timings vary). Input: $NPY_BYTES bytes of .npy in /tmp, written by the script:"
     echo "$ORIGIN."
     echo "MB/s of original bytes, median of $REPEATS, file to file (outputs compared byte for byte)."
     echo
@@ -169,7 +172,8 @@ SECTION="$(mktemp)"
     echo
     echo "| Bloscpack .blp (blosclz 7, shuffle, 1 MiB chunks, adler32) | write MB/s | read MB/s | file bytes |"
     echo "|---|---|---|---|"
-    echo "| daspack (Rust, one thread) | $(mbs ours_w) | $(mbs ours_r) | $OURS_BLP |"
+    echo "| daspack, 1 thread | $(mbs ours_w1) | $(mbs ours_r1) | $OURS_BLP |"
+    echo "| daspack, 2 threads | $(mbs ours_w2) | $(mbs ours_r2) | $OURS_BLP |"
     echo "| Python bloscpack 0.16 (python-blosc 1.11, $PY_THREADS blosc threads) | $(mbs py_w) | $(mbs py_r) | $PY_BLP |"
     echo
     echo "Each reads the other's file back byte for byte."

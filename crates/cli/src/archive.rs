@@ -162,7 +162,7 @@ impl ContainerArgs {
         if checksum.bloscpack_id().is_none() {
             bail!("Bloscpack has no {checksum} checksum (none, adler32, crc32, md5, sha1, sha224..sha512)");
         }
-        let (chunk, _) = self.chunk_and_threads(Some(input_len), threads)?;
+        let (chunk, threads) = self.chunk_and_threads(Some(input_len), threads)?;
         let chunk =
             if self.chunk_size.is_none() && !self.throughput() { blp::DEFAULT_CHUNK_SIZE } else { chunk as usize };
         Ok(blp::BlpOptions {
@@ -170,6 +170,7 @@ impl ContainerArgs {
             chunk_size: chunk.min(i32::MAX as usize - 16),
             checksum,
             metadata: self.user_metadata()?,
+            threads,
             ..Default::default()
         })
     }

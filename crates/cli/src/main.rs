@@ -419,7 +419,7 @@ fn decompress_blp(input: impl std::io::Read, a: &DecompressArgs, output: &Path) 
     use daspack::container::blp;
     use std::io::Write;
     let ctx = || format!("cannot decompress {}", a.input.display());
-    let mut reader = blp::Reader::new(input).with_context(ctx)?;
+    let mut reader = blp::Reader::new(input).with_context(ctx)?.threads(a.threads);
     let wants_npy = output.extension().is_some_and(|e| e == "npy");
     let header = match (reader.metadata(), wants_npy) {
         (Some(meta), true) => blp::NumpyMeta::from_metadata(meta)?.map(|m| m.npy_header()),
@@ -522,7 +522,7 @@ fn verify(inputs: &[PathBuf], threads: usize, entry: Option<&str>, ui: &progress
                         None => read_file(input)?,
                     };
                     if kind == Kind::Blp {
-                        daspack::container::blp::read(&bytes[..])?;
+                        daspack::container::blp::Reader::new(&bytes[..])?.threads(threads).copy_to(std::io::sink())?;
                     } else {
                         daspack::decompress(&bytes, threads)?;
                     }

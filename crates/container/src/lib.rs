@@ -7,3 +7,4 @@
 
 pub mod blp;
 pub mod dpk;
+mod pipeline;

@@ -229,3 +229,44 @@ fn streaming_reader_and_writer() {
     let err = blp::write_stream(&data[..10], 20, Cursor::new(Vec::new()), &opts).unwrap_err();
     assert!(matches!(err, Error::Truncated { .. }));
 }
+
+/// The pool codes chunks out of order; the file and the decoded bytes must not show it.
+#[test]
+fn output_and_errors_do_not_depend_on_threads() {
+    let data = common::sample(2_500_123, 11);
+    let base = BlpOptions {
+        blosc: CompressParams { codec: Codec::Zstd, clevel: 3, typesize: 4, ..Default::default() },
+        chunk_size: 64 << 10,
+        checksum: Checksum::Crc32,
+        threads: 1,
+        ..Default::default()
+    };
+    let one = write(&data, &base);
+    let nchunks = blp::info(&one).unwrap().chunks.len();
+    assert_eq!(nchunks, 39);
+    for threads in [0, 2, 3, 8] {
+        let opts = BlpOptions { threads, ..base.clone() };
+        assert!(write(&data, &opts) == one, "write, {threads} threads");
+        let mut cur = Cursor::new(Vec::new());
+        blp::write_stream(&data[..], data.len() as u64, &mut cur, &opts).unwrap();
+        assert!(cur.into_inner() == one, "write_stream, {threads} threads");
+        let mut back = Vec::new();
+        blp::Reader::new(&one[..]).unwrap().threads(threads).read_to_end(&mut back).unwrap();
+        assert!(back == data, "read_to_end, {threads} threads");
+        let mut sink = Vec::new();
+        let n = blp::Reader::new(&one[..]).unwrap().threads(threads).copy_to(&mut sink).unwrap();
+        assert!(n == data.len() as u64 && sink == data, "copy_to, {threads} threads");
+    }
+    // A corrupt chunk in the middle: every thread count names the same chunk, and copy_to has written exactly the
+    // chunks before it.
+    let info = blp::info(&one).unwrap();
+    let bad = &info.chunks[17];
+    let mut broken = one.clone();
+    broken[bad.offset as usize + 40] ^= 0x10;
+    for threads in [1, 2, 4] {
+        let mut sink = Vec::new();
+        let err = blp::Reader::new(&broken[..]).unwrap().threads(threads).copy_to(&mut sink).unwrap_err();
+        assert!(err.to_string().starts_with("chunk 17 checksum (crc32) mismatch"), "{threads} threads: {err}");
+        assert!(sink[..] == data[..17 * (64 << 10)], "{threads} threads: {} bytes written", sink.len());
+    }
+}

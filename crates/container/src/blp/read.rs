@@ -137,8 +137,16 @@ pub(crate) struct RawChunk {
     pub(crate) end: u64,
 }
 
-/// Reads the chunk at file offset `at` (the reader must be positioned there) and its digest.
+/// Reads the chunk at file offset `at` (the reader must be positioned there) and its digest, and checks the digest.
 pub(crate) fn read_raw_chunk<R: Read>(r: &mut R, at: u64, index: u64, checksum: Checksum) -> Result<RawChunk> {
+    let mut raw = read_unchecked_chunk(r, at, index, checksum)?;
+    raw.info.checksum_ok = checksum.digest(&raw.bytes).as_bytes() == raw.info.digest.as_slice();
+    Ok(raw)
+}
+
+/// [`read_raw_chunk`] leaving the digest unchecked (`checksum_ok` false): [`decode_raw_chunk`] checks it, on a
+/// worker thread when decoding in parallel.
+fn read_unchecked_chunk<R: Read>(r: &mut R, at: u64, index: u64, checksum: Checksum) -> Result<RawChunk> {
     let mut bytes = read_exact_vec(r, at, blosc::HEADER_LEN as u64, "Blosc chunk header")?;
     let header = ChunkHeader::parse(&bytes).map_err(|source| Error::Chunk { index, offset: at, source })?;
     let cbytes = u64::from(header.cbytes);
@@ -157,9 +165,8 @@ pub(crate) fn read_raw_chunk<R: Read>(r: &mut R, at: u64, index: u64, checksum: 
     append_exact(r, at, cbytes - blosc::HEADER_LEN as u64, "Blosc chunk", &mut bytes)?;
     let dsize = checksum.digest_size() as u64;
     let digest = read_exact_vec(r, at + cbytes, dsize, "chunk checksum")?;
-    let checksum_ok = checksum.digest(&bytes).as_bytes() == digest.as_slice();
     Ok(RawChunk {
-        info: ChunkInfo { index, offset: at, header, digest, checksum_ok, offset_entry: None },
+        info: ChunkInfo { index, offset: at, header, digest, checksum_ok: false, offset_entry: None },
         bytes,
         end: at + cbytes + dsize,
     })
@@ -213,6 +220,7 @@ pub struct Reader<R> {
     offsets_pos: Option<u64>,
     offsets: Vec<i64>,
     next: u64,
+    threads: usize,
 }
 
 impl<R: Read> Reader<R> {
@@ -264,7 +272,25 @@ impl<R: Read> Reader<R> {
             offsets = raw.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
             pos += bytes;
         }
-        Ok(Reader { inner, pos, header, meta_header, metadata, metadata_pos, offsets_pos, offsets, next: 0 })
+        Ok(Reader {
+            inner,
+            pos,
+            header,
+            meta_header,
+            metadata,
+            metadata_pos,
+            offsets_pos,
+            offsets,
+            next: 0,
+            threads: 0,
+        })
+    }
+
+    /// Threads decoding chunks in [`Reader::read_to_end`], [`Reader::copy_to`] and [`Reader::into_file`]; 0 (the
+    /// default) = one per core. At most 2 x threads chunks are held at once.
+    pub fn threads(mut self, threads: usize) -> Reader<R> {
+        self.threads = threads;
+        self
     }
 
     /// The file header.
@@ -302,46 +328,94 @@ impl<R: Read> Reader<R> {
         self.inner
     }
 
-    fn next_raw(&mut self) -> Result<Option<RawChunk>> {
+    fn next_raw(&mut self, verify_now: bool) -> Result<Option<RawChunk>> {
         if self.next >= self.header.nchunks as u64 {
             return Ok(None);
         }
         let index = self.next;
-        let mut raw = read_raw_chunk(&mut self.inner, self.pos, index, self.header.checksum)?;
+        let (r, at, c) = (&mut self.inner, self.pos, self.header.checksum);
+        let mut raw =
+            if verify_now { read_raw_chunk(r, at, index, c)? } else { read_unchecked_chunk(r, at, index, c)? };
         raw.info.offset_entry = self.offsets.get(index as usize).copied();
         self.pos = raw.end;
         self.next += 1;
         Ok(Some(raw))
     }
 
+    /// The original size of chunk `index`.
+    fn expected_len(&self, index: u64) -> u64 {
+        let last = index + 1 == self.header.nchunks as u64;
+        (if last { self.header.last_chunk } else { self.header.chunk_size }) as u64
+    }
+
     /// Decodes the next chunk, appending its bytes to `out`. `None` after the last chunk.
     pub fn next_chunk(&mut self, out: &mut Vec<u8>) -> Result<Option<ChunkInfo>> {
-        let Some(raw) = self.next_raw()? else { return Ok(None) };
-        let last = raw.info.index + 1 == self.header.nchunks as u64;
-        let expected = if last { self.header.last_chunk } else { self.header.chunk_size } as u64;
-        decode_raw_chunk(&raw, self.header.checksum, expected, out)?;
+        let Some(mut raw) = self.next_raw(false)? else { return Ok(None) };
+        decode_raw_chunk(&raw, self.header.checksum, self.expected_len(raw.info.index), out)?;
+        raw.info.checksum_ok = true;
         Ok(Some(raw.info))
+    }
+
+    /// Decodes every remaining chunk, in order, handing each to `f`. With more than one thread and chunk left, this
+    /// thread reads the chunks and calls `f` while a pool checks and decodes them.
+    fn for_each_chunk(&mut self, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        let left = (self.header.nchunks as u64).saturating_sub(self.next);
+        if left > 1 && self.threads != 1 {
+            let (pool, n) = crate::pipeline::pool(self.threads)?;
+            if n > 1 {
+                let checksum = self.header.checksum;
+                let produce = || -> Result<_> {
+                    Ok(self.next_raw(false)?.map(|raw| {
+                        let expected = self.expected_len(raw.info.index);
+                        (raw, expected)
+                    }))
+                };
+                return crate::pipeline::ordered(
+                    &pool,
+                    2 * n,
+                    produce,
+                    |_, (raw, expected): (RawChunk, u64)| {
+                        let mut out = Vec::new();
+                        decode_raw_chunk(&raw, checksum, expected, &mut out).map(|()| out)
+                    },
+                    |i| Err(Error::Io(std::io::Error::other(format!("chunk {i}: the decoder panicked")))),
+                    |_, r| f(&r?),
+                );
+            }
+        }
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            if self.next_chunk(&mut buf)?.is_none() {
+                return Ok(());
+            }
+            f(&buf)?;
+        }
     }
 
     /// Decodes every remaining chunk into `out`; returns the number of bytes appended.
     pub fn read_to_end(&mut self, out: &mut Vec<u8>) -> Result<u64> {
         let start = out.len();
-        while self.next_chunk(out)?.is_some() {}
+        if self.threads == 1 {
+            while self.next_chunk(out)?.is_some() {}
+        } else {
+            self.for_each_chunk(|d| {
+                out.extend_from_slice(d);
+                Ok(())
+            })?;
+        }
         Ok((out.len() - start) as u64)
     }
 
-    /// Decodes every remaining chunk into `w`, one chunk in memory at a time; returns the bytes written.
+    /// Decodes every remaining chunk into `w`, at most 2 x threads chunks in memory at a time; returns the bytes
+    /// written.
     pub fn copy_to<W: Write>(&mut self, mut w: W) -> Result<u64> {
-        let mut buf = Vec::new();
         let mut total = 0u64;
-        loop {
-            buf.clear();
-            if self.next_chunk(&mut buf)?.is_none() {
-                break;
-            }
-            w.write_all(&buf)?;
-            total += buf.len() as u64;
-        }
+        self.for_each_chunk(|d| {
+            w.write_all(d)?;
+            total += d.len() as u64;
+            Ok(())
+        })?;
         w.flush()?;
         Ok(total)
     }
@@ -371,7 +445,7 @@ pub fn info(bytes: &[u8]) -> Result<BlpInfo> {
     let mut r = Reader::new(bytes)?;
     let mut chunks = Vec::new();
     let (mut data_size, mut compressed_size) = (0u64, 0u64);
-    while let Some(raw) = r.next_raw()? {
+    while let Some(raw) = r.next_raw(true)? {
         data_size += u64::from(raw.info.header.nbytes);
         compressed_size += u64::from(raw.info.header.cbytes);
         chunks.push(raw.info);

@@ -1,8 +1,9 @@
 //! Writing Bloscpack files and appending to them, the way `bloscpack` 0.16 does.
 
+use std::cell::RefCell;
 use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 
-use super::blosc::{self, Codec, CompressParams, Compressor, Shuffle};
+use super::blosc::{self, BloscError, Codec, CompressParams, Compressor, Shuffle};
 use super::header::{BlpHeader, MetaCodec, MetaHeader, HEADER_LEN, META_HEADER_LEN};
 use super::read::{decode_raw_chunk, read_raw_chunk, Reader};
 use super::{Error, Result};
@@ -48,6 +49,8 @@ pub struct BlpOptions {
     pub metadata: Option<serde_json::Value>,
     /// How to store the metadata.
     pub meta: MetaOptions,
+    /// Threads compressing chunks (0, the default, = one per core). The file does not depend on it.
+    pub threads: usize,
 }
 
 impl Default for BlpOptions {
@@ -60,6 +63,7 @@ impl Default for BlpOptions {
             max_app_chunks: None,
             metadata: None,
             meta: MetaOptions::default(),
+            threads: 0,
         }
     }
 }
@@ -177,8 +181,46 @@ fn plan(len: u64, opts: &BlpOptions) -> Result<(BlpHeader, Vec<u8>)> {
     Ok((header, meta))
 }
 
-fn compress_chunk(c: &mut Compressor, data: &[u8], p: &CompressParams) -> Result<Vec<u8>> {
-    c.compress(data, p).map_err(Error::Compress)
+thread_local! {
+    /// Each thread keeps its compressor (and the match tables in it) across chunks.
+    static COMPRESSOR: RefCell<Compressor> = RefCell::new(Compressor::new());
+}
+
+/// One chunk as it is stored: the Blosc chunk followed by its digest.
+fn stored_chunk(data: &[u8], p: &CompressParams, checksum: Checksum) -> Result<Vec<u8>> {
+    let mut c = COMPRESSOR.with(|c| c.borrow_mut().compress(data, p)).map_err(Error::Compress)?;
+    let d = checksum.digest(&c);
+    c.extend_from_slice(d.as_bytes());
+    Ok(c)
+}
+
+/// Compresses the chunks `produce` returns and hands each stored chunk (with its digest) to `consume`, in order.
+/// With more than one chunk and thread, the chunks are coded on a pool while this thread reads and writes; at most
+/// 2 x threads chunks are in flight.
+fn code_chunks<I: AsRef<[u8]> + Send>(
+    nchunks: u64,
+    opts: &BlpOptions,
+    mut produce: impl FnMut() -> Result<Option<I>>,
+    mut consume: impl FnMut(Vec<u8>) -> Result<()>,
+) -> Result<()> {
+    let (p, checksum) = (&opts.blosc, opts.checksum);
+    if nchunks > 1 && opts.threads != 1 {
+        let (pool, n) = crate::pipeline::pool(opts.threads)?;
+        if n > 1 {
+            return crate::pipeline::ordered(
+                &pool,
+                2 * n,
+                produce,
+                |_, data: I| stored_chunk(data.as_ref(), p, checksum),
+                |i| Err(Error::Compress(BloscError::InvalidParams(format!("chunk {i}: the compressor panicked")))),
+                |_, c| consume(c?),
+            );
+        }
+    }
+    while let Some(data) = produce()? {
+        consume(stored_chunk(data.as_ref(), p, checksum)?)?;
+    }
+    Ok(())
 }
 
 fn offsets_bytes(used: &[u64], slots: u64) -> Vec<u8> {
@@ -194,22 +236,28 @@ fn offsets_bytes(used: &[u64], slots: u64) -> Vec<u8> {
 /// `out` needs no `Seek`; see [`write_stream`] for large inputs.
 pub fn write<W: Write>(mut out: W, data: &[u8], opts: &BlpOptions) -> Result<()> {
     let (header, meta) = plan(data.len() as u64, opts)?;
-    let cs = header.chunk_size as usize;
-    let n = header.nchunks as usize;
-    let mut comp = Compressor::new();
-    let mut chunks = Vec::with_capacity(n);
-    for i in 0..n {
-        let start = i * cs;
-        let end = if i + 1 == n { data.len() } else { start + cs };
-        chunks.push(compress_chunk(&mut comp, &data[start..end], &opts.blosc)?);
+    let n = header.nchunks as u64;
+    let mut pieces = data.chunks(header.chunk_size.max(1) as usize);
+    let mut chunks = Vec::with_capacity(n as usize);
+    if data.is_empty() {
+        chunks.push(stored_chunk(&[], &opts.blosc, opts.checksum)?);
+    } else {
+        code_chunks(
+            n,
+            opts,
+            || Ok(pieces.next()),
+            |c| {
+                chunks.push(c);
+                Ok(())
+            },
+        )?;
     }
     let slots = header.offset_slots();
-    let dsize = opts.checksum.digest_size() as u64;
     let mut pos = (HEADER_LEN + meta.len()) as u64 + slots * 8;
-    let mut used = Vec::with_capacity(n);
+    let mut used = Vec::with_capacity(chunks.len());
     for c in &chunks {
         used.push(pos);
-        pos += c.len() as u64 + dsize;
+        pos += c.len() as u64;
     }
     out.write_all(&header.to_bytes())?;
     out.write_all(&meta)?;
@@ -218,7 +266,6 @@ pub fn write<W: Write>(mut out: W, data: &[u8], opts: &BlpOptions) -> Result<()>
     }
     for c in &chunks {
         out.write_all(c)?;
-        out.write_all(&opts.checksum.digest(c))?;
     }
     out.flush()?;
     Ok(())
@@ -240,26 +287,30 @@ pub fn write_stream<R: Read, W: Write + Seek>(mut input: R, len: u64, mut out: W
     let mut pos = offsets_pos + slots * 8;
     let n = header.nchunks as u64;
     let mut used = Vec::with_capacity(if header.offsets { n.min(1 << 20) as usize } else { 0 });
-    let mut comp = Compressor::new();
-    let mut buf = Vec::new();
     let mut read_so_far = 0u64;
-    for i in 0..n {
+    let mut i = 0u64;
+    let produce = || -> Result<Option<Vec<u8>>> {
+        if i == n {
+            return Ok(None);
+        }
         let size = if i + 1 == n { header.last_chunk } else { header.chunk_size } as u64;
-        buf.clear();
+        let mut buf = Vec::with_capacity(size as usize);
         let got = input.by_ref().take(size).read_to_end(&mut buf)? as u64;
         if got < size {
             return Err(Error::Truncated { what: "input data", offset: read_so_far, needed: size, available: got });
         }
         read_so_far += size;
-        let c = compress_chunk(&mut comp, &buf, &opts.blosc)?;
+        i += 1;
+        Ok(Some(buf))
+    };
+    code_chunks(n, opts, produce, |c| {
         if header.offsets {
             used.push(pos);
         }
         out.write_all(&c)?;
-        let d = opts.checksum.digest(&c);
-        out.write_all(&d)?;
-        pos += (c.len() + d.len()) as u64;
-    }
+        pos += c.len() as u64;
+        Ok(())
+    })?;
     if header.offsets {
         out.seek(SeekFrom::Start(base + offsets_pos))?;
         out.write_all(&offsets_bytes(&used, n))?;
@@ -398,17 +449,14 @@ pub fn append<F: Read + Write + Seek>(file: &mut F, extra: &[u8], opts: &AppendO
     }
     header.nchunks += added as i64;
     header.max_app_chunks -= added as i64;
-    let mut comp = Compressor::new();
     let mut pos = last_off;
     let mut new_offsets = Vec::with_capacity(pieces.len());
     file.seek(SeekFrom::Start(last_off))?;
     for p in &pieces {
-        let c = compress_chunk(&mut comp, p, &params)?;
-        let d = header.checksum.digest(&c);
+        let c = stored_chunk(p, &params, header.checksum)?;
         file.write_all(&c)?;
-        file.write_all(&d)?;
         new_offsets.push(pos);
-        pos += (c.len() + d.len()) as u64;
+        pos += c.len() as u64;
     }
     let mut table = Vec::with_capacity(new_offsets.len() * 8);
     for o in &new_offsets {

@@ -2,7 +2,6 @@
 //! byte, row or element ranges (only the chunks that hold them), or whole entries with chunks decoded in parallel
 //! by a bounded pipeline (memory: threads x chunk size, whatever the entry's size).
 
-use std::collections::BTreeMap;
 use std::io::Write;
 
 use super::array::{self, DasLayout, NpyInfo};
@@ -256,40 +255,23 @@ impl<S: Source> Archive<S> {
                 sink(i, &d)?;
             }
         } else {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
+            let (pool, _) = crate::pipeline::pool(n)?;
             // Two chunks per worker keeps every worker busy; large chunks (DAS arrays, 8 MiB by default) get one
             // per worker plus the one being written, to keep the peak memory under 100 MB at two threads.
             let window = if e.chunk_size > 2 << 20 { n + 1 } else { 2 * n };
-            let one = &one;
-            pool.in_place_scope_fifo(|s| -> Result<()> {
-                let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Vec<u8>>)>();
-                let mut pending = BTreeMap::new();
-                let (mut spawned, mut done) = (0usize, 0usize);
-                while done < count {
-                    while spawned < count && spawned < done + window {
-                        let (tx, i) = (tx.clone(), spawned);
-                        s.spawn_fifo(move |_| {
-                            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| one(i)))
-                                .unwrap_or_else(|_| Err(decode_panicked(e, i)));
-                            let _ = tx.send((i, r));
-                        });
-                        spawned += 1;
-                    }
-                    // Every dispatched chunk sends exactly one result, and chunk `done` has been dispatched.
-                    let (i, r) = rx.recv().map_err(|_| Error::Io(std::io::Error::other("decoder thread lost")))?;
-                    pending.insert(i, r);
-                    while let Some(r) = pending.remove(&done) {
-                        let d = r?;
-                        hasher.update(&d);
-                        sink(done, &d)?;
-                        done += 1;
-                    }
-                }
-                Ok(())
-            })?;
+            let mut next = 0..count;
+            crate::pipeline::ordered(
+                &pool,
+                window,
+                || Ok(next.next()),
+                |_, i| one(i),
+                |i| Err(decode_panicked(e, i)),
+                |i, r| {
+                    let d = r?;
+                    hasher.update(&d);
+                    sink(i, &d)
+                },
+            )?;
         }
         let computed = hasher.finalize();
         if computed.as_bytes() != e.digest.as_slice() {

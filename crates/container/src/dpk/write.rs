@@ -3,10 +3,8 @@
 //! in flight, so memory is bounded by threads x chunk size), and written in order to any `Write`. The index goes
 //! last; a seekable output then gets commit slot 0, a stream a footer.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::panic::AssertUnwindSafe;
-use std::sync::mpsc;
 use std::time::Instant;
 
 use daspack_checksum::Checksum;
@@ -102,15 +100,6 @@ pub struct Writer<W: Write> {
     on_chunk: Option<ChunkCallback>,
 }
 
-fn pool(threads: usize) -> Result<(rayon::ThreadPool, usize)> {
-    let n = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
-    let p = rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .build()
-        .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
-    Ok((p, n))
-}
-
 impl<W: Write> Writer<W> {
     /// Starts an archive: writes the header (no commit yet). `threads` = 0 uses every core.
     pub fn new(mut out: W, threads: usize) -> Result<Writer<W>> {
@@ -120,7 +109,7 @@ impl<W: Write> Writer<W> {
 
     /// Continues after `pos` (where `out` stands) with the entries of `index` already present.
     pub(crate) fn resume(out: W, pos: u64, index: Index, generation: u64, threads: usize) -> Result<Writer<W>> {
-        let (pool, threads) = pool(threads)?;
+        let (pool, threads) = crate::pipeline::pool(threads)?;
         let names = index.entries.iter().map(|e| e.name.clone()).collect();
         Ok(Writer { out, pos, index, names, generation, pool, threads, on_chunk: None })
     }
@@ -264,41 +253,18 @@ impl<W: Write> Writer<W> {
                 emit(&data, res)?;
             }
         } else {
-            // A pipeline: this thread reads the input and writes coded chunks in order while the pool codes; at
-            // most `2 x threads` chunks are in flight.
-            let window = 2 * threads;
-            self.pool.in_place_scope_fifo(|s| -> Result<()> {
-                let (tx, rx) = mpsc::channel::<(usize, Vec<u8>, CodedChunk)>();
-                let mut pending = BTreeMap::new();
-                let (mut read, mut written, mut eof) = (0usize, 0usize, false);
-                loop {
-                    while !eof && read < written + window {
-                        match read_next(&mut input, chunk_len, &mut remaining, name)? {
-                            Some(data) => {
-                                let (tx, i) = (tx.clone(), read);
-                                s.spawn_fifo(move |_| {
-                                    let res = std::panic::catch_unwind(AssertUnwindSafe(|| timed_chunk(plan, &data)))
-                                        .unwrap_or_else(|_| Err("the chunk coder panicked".into()));
-                                    let _ = tx.send((i, data, res));
-                                });
-                                read += 1;
-                            }
-                            None => eof = true,
-                        }
-                    }
-                    if written == read {
-                        return Ok(());
-                    }
-                    // Every dispatched chunk sends exactly one result.
-                    let (i, data, res) =
-                        rx.recv().map_err(|_| Error::Io(std::io::Error::other("coder thread lost")))?;
-                    pending.insert(i, (data, res));
-                    while let Some((data, res)) = pending.remove(&written) {
-                        emit(&data, res)?;
-                        written += 1;
-                    }
-                }
-            })?;
+            // This thread reads the input and writes coded chunks in order while the pool codes them.
+            crate::pipeline::ordered(
+                &self.pool,
+                2 * threads,
+                || read_next(&mut input, chunk_len, &mut remaining, name),
+                |_, data: Vec<u8>| {
+                    let res = timed_chunk(plan, &data);
+                    (data, res)
+                },
+                |_| (Vec::new(), Err("the chunk coder panicked".into())),
+                |_, (data, res)| emit(&data, res),
+            )?;
         }
         let mut e = Entry {
             name: name.to_string(),
