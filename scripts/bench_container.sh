@@ -74,12 +74,18 @@ seconds() {
     awk '{printf "%s %.2f\n", $1, $2 + $3}' "$f"
     rm -f "$f"
 }
-# median_mbs BYTES CMD...: the command run $REPEATS times; prints "median_wall_seconds MB/s median_cpu_seconds".
+# median_mbs BYTES OUTPUT CMD...: the command run $REPEATS times; prints "median_wall_seconds MB/s
+# median_cpu_seconds". Before each run (untimed) OUTPUT is removed and the page cache is synced, so no run pays for
+# deleting the previous run's output or for writing back its dirty pages.
 median_mbs() {
-    local bytes="$1"
-    shift
+    local bytes="$1" out="$2"
+    shift 2
     local ts=()
-    for _ in $(seq "$REPEATS"); do ts+=("$(seconds "$@")"); done
+    for _ in $(seq "$REPEATS"); do
+        rm -f "$out"
+        sync
+        ts+=("$(seconds "$@")")
+    done
     local wall cpu
     wall=$(printf '%s\n' "${ts[@]}" | awk '{print $1}' | sort -g | awk -v n="$REPEATS" '{a[NR]=$1} END {print a[int((n+1)/2)]}')
     cpu=$(printf '%s\n' "${ts[@]}" | awk '{print $2}' | sort -g | awk -v n="$REPEATS" '{a[NR]=$1} END {print a[int((n+1)/2)]}')
@@ -93,11 +99,16 @@ peak_mb() {
 declare -A R
 for t in 1 2; do
     log "dpk zstd-3, $t thread(s)"
-    R[c$t]=$(median_mbs "$NPY_BYTES" "$BIN" compress "$WORK/big.npy" "$WORK/big.dpk" --codec zstd --level 3 \
-        --threads "$t" --force -q)
-    R[d$t]=$(median_mbs "$NPY_BYTES" "$BIN" decompress "$WORK/big.dpk" "$WORK/back.npy" --threads "$t" --force)
+    R[c$t]=$(median_mbs "$NPY_BYTES" "$WORK/big.dpk" "$BIN" compress "$WORK/big.npy" "$WORK/big.dpk" --codec zstd \
+        --level 3 --threads "$t" --force -q)
+    R[d$t]=$(median_mbs "$NPY_BYTES" "$WORK/back.npy" "$BIN" decompress "$WORK/big.dpk" "$WORK/back.npy" \
+        --threads "$t" --force)
     cmp "$WORK/big.npy" "$WORK/back.npy"
     rm -f "$WORK/back.npy"
+    # The same work without the kernel's cost of writing the output file: stdout goes to /dev/null.
+    R[cn$t]=$(median_mbs "$NPY_BYTES" "$WORK/none" "$BIN" compress "$WORK/big.npy" - --codec zstd --level 3 \
+        --threads "$t" -q)
+    R[dn$t]=$(median_mbs "$NPY_BYTES" "$WORK/none" "$BIN" decompress "$WORK/big.dpk" - --threads "$t")
 done
 DPK_BYTES=$(stat -c %s "$WORK/big.dpk")
 log "peak memory"
@@ -111,10 +122,11 @@ rm -f "$WORK/back.npy" "$WORK/big-das.dpk"
 
 log "blp: ours vs Python bloscpack (blosclz, clevel 7, shuffle, typesize 4, 1 MiB chunks)"
 for t in 1 2; do
-    R[ours_w$t]=$(median_mbs "$BYTES" "$BIN" compress "$WORK/big.raw" "$WORK/ours.blp" --format blp \
-        --codec blosclz --level 7 --filter shuffle --typesize 4 --chunk-size 1M --checksum adler32 --threads "$t" \
-        --force -q)
-    R[ours_r$t]=$(median_mbs "$BYTES" "$BIN" decompress "$WORK/ours.blp" "$WORK/ours.out" --threads "$t" --force)
+    R[ours_w$t]=$(median_mbs "$BYTES" "$WORK/ours.blp" "$BIN" compress "$WORK/big.raw" "$WORK/ours.blp" \
+        --format blp --codec blosclz --level 7 --filter shuffle --typesize 4 --chunk-size 1M --checksum adler32 \
+        --threads "$t" --force -q)
+    R[ours_r$t]=$(median_mbs "$BYTES" "$WORK/ours.out" "$BIN" decompress "$WORK/ours.blp" "$WORK/ours.out" \
+        --threads "$t" --force)
     cmp "$WORK/big.raw" "$WORK/ours.out"
 done
 cat >"$WORK/blpk.py" <<'PY'
@@ -126,8 +138,8 @@ if op == "w":
 else:
     bp.unpack_file_from_file(src, dst)
 PY
-R[py_w]=$(median_mbs "$BYTES" "$PY" "$WORK/blpk.py" w "$WORK/big.raw" "$WORK/py.blp")
-R[py_r]=$(median_mbs "$BYTES" "$PY" "$WORK/blpk.py" r "$WORK/py.blp" "$WORK/py.out")
+R[py_w]=$(median_mbs "$BYTES" "$WORK/py.blp" "$PY" "$WORK/blpk.py" w "$WORK/big.raw" "$WORK/py.blp")
+R[py_r]=$(median_mbs "$BYTES" "$WORK/py.out" "$PY" "$WORK/blpk.py" r "$WORK/py.blp" "$WORK/py.out")
 cmp "$WORK/big.raw" "$WORK/py.out"
 # Cross-read: each reads the other's file.
 "$BIN" decompress "$WORK/py.blp" "$WORK/x.out" --force && cmp "$WORK/big.raw" "$WORK/x.out"
@@ -152,18 +164,22 @@ SECTION="$(mktemp)"
     echo "load average $LOAD_BEFORE (1, 5, 15 min) before the runs, $LOAD_AFTER after (above the core count, other"
     echo "jobs share the cores and timings vary). Input: $NPY_BYTES bytes of .npy in /tmp, written by the script:"
     echo "$ORIGIN."
-    echo "MB/s of original bytes, median of $REPEATS, file to file (outputs compared byte for byte)."
+    echo "MB/s of original bytes, median of $REPEATS, file to file (outputs compared byte for byte); before each run"
+    echo "(untimed) its output is removed and the page cache synced."
     echo
     echo "| .dpk, zstd level 3 + shuffle, 1 MiB chunks | 1 thread | 2 threads | 2 threads / 1 thread |"
     echo "|---|---|---|---|"
     echo "| compress MB/s | $(mbs c1) ($(secs c1) s) | $(mbs c2) ($(secs c2) s) | $(speedup c1 c2) |"
     echo "| decompress MB/s | $(mbs d1) ($(secs d1) s) | $(mbs d2) ($(secs d2) s) | $(speedup d1 d2) |"
+    echo "| compress to /dev/null MB/s | $(mbs cn1) | $(mbs cn2) | $(speedup cn1 cn2) |"
+    echo "| decompress to /dev/null MB/s | $(mbs dn1) | $(mbs dn2) | $(speedup dn1 dn2) |"
     echo "| compress, CPU seconds (user + system) | $(cpu c1) | $(cpu c2) | |"
     echo "| decompress, CPU seconds (user + system) | $(cpu d1) | $(cpu d2) | |"
     echo
     echo "Wall-clock MB/s can only scale with threads when the cores are free: under a load average above the"
-    echo "core count, other jobs take the second core. The CPU seconds show the work itself: when 2 threads take"
-    echo "about the CPU time of 1, the pipeline adds no work and scales on idle cores."
+    echo "core count, other jobs take the second core. The CPU seconds show the work itself. Writing the output"
+    echo "file is kernel time on the calling thread (page cache, ext4 block allocation); the /dev/null rows show"
+    echo "the pipeline without it."
     echo
     echo "Archive $DPK_BYTES bytes (ratio $(echo "scale=3; $NPY_BYTES / $DPK_BYTES" | bc)). Peak RSS, 2 threads:"
     echo "decompress $RSS_D MB, compress $RSS_C MB (target for decompression: <= 100 MB whatever the file size)."

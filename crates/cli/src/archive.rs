@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 
 use crate::output;
 use crate::progress::Ui;
+
+/// Read buffer of input files. Small on purpose: chunk-sized reads (256 KiB and up) bypass a buffer this size and go
+/// straight into the chunk, where a buffer as large as a chunk would copy every byte twice.
+pub const INPUT_BUFFER: usize = 64 << 10;
 use crate::CodecArgs;
 
 /// Container options shared by `compress`, `append` and `pack`.
@@ -195,7 +199,7 @@ fn add_input<W: Write>(w: &mut Writer<W>, name: &str, path: &Path, opts: &EntryO
     }
     let f = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let len = f.metadata()?.len();
-    let r = std::io::BufReader::with_capacity(1 << 20, f);
+    let r = std::io::BufReader::with_capacity(INPUT_BUFFER, f);
     w.add_npy(name, r, len, opts).with_context(|| format!("cannot compress {}", path.display()))?;
     Ok(())
 }
@@ -272,7 +276,7 @@ pub fn compress_blp(
     } else {
         let f = File::open(input).with_context(|| format!("cannot read {}", input.display()))?;
         let n = f.metadata()?.len();
-        (Box::new(std::io::BufReader::with_capacity(1 << 20, f)), n)
+        (Box::new(std::io::BufReader::with_capacity(INPUT_BUFFER, f)), n)
     };
     // The first bytes tell whether it is a .npy array (its header is at most 1 MiB, as numpy writes it).
     let mut head = Vec::new();
@@ -406,7 +410,7 @@ pub fn decompress_dpk(
                 w.write_all(&pre)?;
                 w.flush()?;
                 let f = w.get_ref();
-                f.set_len(pre.len() as u64 + e.size)?;
+                output::preallocate(f, pre.len() as u64 + e.size)?;
                 a.extract_to_file(e, f, pre.len() as u64, threads).with_context(ctx)?;
                 Ok(())
             })?;

@@ -10,6 +10,12 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use daspack::{npy, ArrayBuf, ArrayRef, DType, Params};
 use std::path::{Path, PathBuf};
+
+/// mimalloc keeps freed chunk buffers for reuse. With glibc's malloc every 1 MiB chunk buffer was a fresh mmap, page
+/// faults and an munmap (a TLB shootdown on the other cores): measured on a 2 GB .dpk, decompression with 2 threads
+/// took 3.1 s instead of 2.3 s, no faster than 1 thread once the output went to a file.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -393,7 +399,7 @@ fn decompress(a: DecompressArgs) -> Result<()> {
             Some(b) => decompress_blp(&b[..], &a, &output),
             None => {
                 let f = std::fs::File::open(&a.input).with_context(|| format!("cannot read {}", a.input.display()))?;
-                decompress_blp(std::io::BufReader::with_capacity(1 << 20, f), &a, &output)
+                decompress_blp(std::io::BufReader::with_capacity(archive::INPUT_BUFFER, f), &a, &output)
             }
         };
     }

@@ -26,8 +26,9 @@
 //! offsets section (if options bit 0): nchunks + max_app_chunks i64 file offsets, unused slots -1
 //! chunks: each a whole Blosc1 chunk (see [`blosc`]) followed by the digest of that whole chunk
 //! ```
-//! The reference reader walks the chunks in sequence; so does [`Reader`]. Offsets are used by [`append`] and
-//! reported by [`info`].
+//! The reference reader walks the chunks in sequence; so does [`Reader`] (reading them in order on the calling
+//! thread while a pool checks and decodes them, [`Reader::threads`]). Offsets are used by [`append`] and reported by
+//! [`info`]. The writers code chunks on a pool too ([`BlpOptions::threads`]); the file does not depend on it.
 //!
 //! # Entry points
 //! * [`read()`] / [`read_from`] / [`Reader`] (streaming, chunk by chunk): the original bytes plus parsed metadata.
