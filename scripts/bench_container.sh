@@ -177,9 +177,10 @@ SECTION="$(mktemp)"
     echo "| decompress, CPU seconds (user + system) | $(cpu d1) | $(cpu d2) | |"
     echo
     echo "Wall-clock MB/s can only scale with threads when the cores are free: under a load average above the"
-    echo "core count, other jobs take the second core. The CPU seconds show the work itself. Writing the output"
-    echo "file is kernel time on the calling thread (page cache, ext4 block allocation); the /dev/null rows show"
-    echo "the pipeline without it."
+    echo "core count, other jobs take the second core. The CPU seconds show the work itself. Decompressing to a"
+    echo "file, each worker writes the chunks it decoded in place (positional writes into a preallocated file);"
+    echo "to stdout (the /dev/null rows) the calling thread hashes and writes every chunk in order, so it scales"
+    echo "less. Compressing, the calling thread reads, hashes and writes while the workers code."
     echo
     echo "Archive $DPK_BYTES bytes (ratio $(echo "scale=3; $NPY_BYTES / $DPK_BYTES" | bc)). Peak RSS, 2 threads:"
     echo "decompress $RSS_D MB, compress $RSS_C MB (target for decompression: <= 100 MB whatever the file size)."
