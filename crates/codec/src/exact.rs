@@ -17,6 +17,10 @@ const MAX_K: f64 = (1u64 << 30) as f64;
 const MAX_ULP: i64 = 1 << 20;
 /// Elements examined when looking for the scale.
 const ANALYSIS_SAMPLES: usize = 1 << 16;
+/// Elements each candidate scale is tried on before the finalists are counted on all examined elements.
+const PRE_SAMPLES: usize = 2048;
+/// Candidate scales counted on all examined elements.
+const FINALISTS: usize = 3;
 /// Mode 2 is chosen when at least this fraction of the examined elements fits the scale bit-exactly.
 const MIN_FIT: f64 = 0.5;
 
@@ -112,9 +116,18 @@ impl FloatExact {
                 }
             }
         }
+        // Every candidate is tried on a sub-sample first; only the best few are counted on the whole sample (each
+        // count is a division per element, and up to 25 candidates made the analysis cost more than the coding of
+        // small files).
+        let count = |s: f64, step: usize| sample.iter().step_by(step).filter(|&&x| fits(dtype, x, s).is_some()).count();
+        let pre_step = (sample.len() / PRE_SAMPLES).max(1);
+        let mut ranked: Vec<(usize, usize, f64)> =
+            candidates.iter().enumerate().map(|(i, &s)| (count(s, pre_step), i, s)).collect();
+        // Most fits first; among equals, the earlier candidate (as the full search picked it).
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut best = (0usize, 1.0);
-        for s in candidates {
-            let n = sample.iter().filter(|&&x| fits(dtype, x, s).is_some()).count();
+        for &(_, _, s) in ranked.iter().take(FINALISTS) {
+            let n = count(s, 1);
             if n > best.0 {
                 best = (n, s);
             }

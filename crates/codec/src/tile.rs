@@ -146,6 +146,12 @@ fn estimate_cost(x: &[i64], rows: usize, cols: usize, p: &Predictor, range: Rang
 
 #[inline(always)]
 fn choose_predictor(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig, range: Range<usize>) -> Predictor {
+    // A constant band (the all-zero correction plane of exactly scaled floats, a flat-lined channel) is predicted
+    // exactly by its mean: fitting taps to it cost as much as fitting a real band and could only add coefficients.
+    let band = &x[range.start * cols..(range.end * cols).min(x.len())];
+    if band.first().is_some_and(|&v0| band.iter().all(|&v| v == v0)) {
+        return Predictor::zero();
+    }
     let s = cfg.shape;
     let mut candidates = vec![s];
     if cfg.auto {

@@ -15,8 +15,9 @@ pub(crate) fn pool(threads: usize) -> std::io::Result<(rayon::ThreadPool, usize)
 
 /// Runs `work(i, item)` on `pool` for every item `produce` returns (in order, until `None`), and hands the results
 /// to `consume(i, result)` in the order produced. A panicking `work` yields `panicked(i)` instead, so a bad chunk
-/// becomes an error rather than an abort. The first error from `produce` or `consume` stops the pipeline (items in
-/// flight finish and are dropped).
+/// becomes an error rather than an abort. Errors come out as a serial loop would give them: an error from `consume`
+/// stops the pipeline at once (items in flight finish and are dropped); an error from `produce` is returned only
+/// after every item produced before it has been consumed, so an earlier item's error wins over it.
 pub(crate) fn ordered<I, O, E>(
     pool: &rayon::ThreadPool,
     window: usize,
@@ -36,10 +37,16 @@ where
         let (tx, rx) = mpsc::channel::<(usize, O)>();
         let mut pending = BTreeMap::new();
         let (mut produced, mut consumed, mut eof) = (0usize, 0usize, false);
+        let mut produce_error = None;
         loop {
             while !eof && produced < consumed + window {
-                match produce()? {
-                    Some(item) => {
+                match produce() {
+                    Err(e) => {
+                        produce_error = Some(e);
+                        eof = true;
+                    }
+                    Ok(None) => eof = true,
+                    Ok(Some(item)) => {
                         let (tx, i) = (tx.clone(), produced);
                         s.spawn_fifo(move |_| {
                             let out = std::panic::catch_unwind(AssertUnwindSafe(|| work(i, item)))
@@ -48,11 +55,10 @@ where
                         });
                         produced += 1;
                     }
-                    None => eof = true,
                 }
             }
             if consumed == produced {
-                return Ok(());
+                return produce_error.map_or(Ok(()), Err);
             }
             // Every spawned item sends exactly one result, and item `consumed` has been spawned.
             let (i, out) = rx.recv().map_err(|_| std::io::Error::other("a pipeline worker was lost"))?;
@@ -124,5 +130,48 @@ mod tests {
         assert_eq!(consumed, 5);
         // The producer was never asked for more than window items past the failure.
         assert!(next <= 5 + 2, "{next}");
+    }
+
+    #[test]
+    fn an_earlier_items_error_wins_over_a_later_produce_error() {
+        let (p, _) = pool(2).unwrap();
+        for fail_at in [1u32, 2, 3, 6] {
+            let mut next = 0u32;
+            let mut consumed = Vec::new();
+            let r: Result<(), std::io::Error> = ordered(
+                &p,
+                4,
+                || {
+                    next += 1;
+                    if next == 4 {
+                        Err(std::io::Error::other("produce failed at item 3"))
+                    } else {
+                        Ok(Some(next))
+                    }
+                },
+                |i, x| {
+                    // Item 0 finishes last, after the producer has failed.
+                    if i == 0 {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    x
+                },
+                |_| 0,
+                |i, x| {
+                    consumed.push(x);
+                    if i as u32 + 1 == fail_at {
+                        return Err(std::io::Error::other(format!("consume failed at item {i}")));
+                    }
+                    Ok(())
+                },
+            );
+            let want = if fail_at <= 3 {
+                format!("consume failed at item {}", fail_at - 1)
+            } else {
+                "produce failed at item 3".to_string()
+            };
+            assert_eq!(r.unwrap_err().to_string(), want);
+            assert_eq!(consumed, (1..=fail_at.min(3)).collect::<Vec<_>>());
+        }
     }
 }

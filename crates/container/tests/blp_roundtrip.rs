@@ -268,5 +268,15 @@ fn output_and_errors_do_not_depend_on_threads() {
         let err = blp::Reader::new(&broken[..]).unwrap().threads(threads).copy_to(&mut sink).unwrap_err();
         assert!(err.to_string().starts_with("chunk 17 checksum (crc32) mismatch"), "{threads} threads: {err}");
         assert!(sink[..] == data[..17 * (64 << 10)], "{threads} threads: {} bytes written", sink.len());
+        // Cut inside chunk 20 as well: the reader meets the cut before the pool reports chunk 17, and must still
+        // report chunk 17, as a serial reader does.
+        let cut = &broken[..info.chunks[20].offset as usize + 100];
+        let err = blp::Reader::new(cut).unwrap().threads(threads).copy_to(std::io::sink()).unwrap_err();
+        assert!(err.to_string().starts_with("chunk 17 checksum (crc32) mismatch"), "{threads} threads: {err}");
+        let cut = &one[..info.chunks[20].offset as usize + 100];
+        let serial = blp::Reader::new(cut).unwrap().threads(1).copy_to(std::io::sink()).unwrap_err();
+        let err = blp::Reader::new(cut).unwrap().threads(threads).copy_to(std::io::sink()).unwrap_err();
+        assert_eq!(err.to_string(), serial.to_string(), "{threads} threads");
+        assert!(matches!(err, Error::Truncated { .. }), "{err}");
     }
 }
