@@ -6,11 +6,23 @@ use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 
-/// A pool of `threads` workers (0 = one per core) and its size.
-pub(crate) fn pool(threads: usize) -> std::io::Result<(rayon::ThreadPool, usize)> {
+/// Where the workers come from: rayon's global pool (one worker per core, started once per process), or a pool of
+/// a given size.
+pub(crate) enum Pool {
+    Global,
+    Own(rayon::ThreadPool),
+}
+
+/// The pool for `threads` workers (0 = one per core: the global pool) and its size. A caller that is itself a worker
+/// of a rayon pool gets a pool of its own: [`ordered`] blocks its calling thread while the workers code, and workers
+/// of one pool all blocked that way would wait for each other's queued items forever.
+pub(crate) fn pool(threads: usize) -> std::io::Result<(Pool, usize)> {
+    if threads == 0 && rayon::current_thread_index().is_none() {
+        return Ok((Pool::Global, rayon::current_num_threads()));
+    }
     let n = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
     let p = rayon::ThreadPoolBuilder::new().num_threads(n).build().map_err(|e| std::io::Error::other(e.to_string()))?;
-    Ok((p, n))
+    Ok((Pool::Own(p), n))
 }
 
 /// Runs `work(i, item)` on `pool` for every item `produce` returns (in order, until `None`), and hands the results
@@ -19,7 +31,7 @@ pub(crate) fn pool(threads: usize) -> std::io::Result<(rayon::ThreadPool, usize)
 /// stops the pipeline at once (items in flight finish and are dropped); an error from `produce` is returned only
 /// after every item produced before it has been consumed, so an earlier item's error wins over it.
 pub(crate) fn ordered<I, O, E>(
-    pool: &rayon::ThreadPool,
+    pool: &Pool,
     window: usize,
     mut produce: impl FnMut() -> Result<Option<I>, E>,
     work: impl Fn(usize, I) -> O + Sync,
@@ -32,43 +44,60 @@ where
     E: From<std::io::Error>,
 {
     let window = window.max(1);
-    let (work, panicked) = (&work, &panicked);
-    pool.in_place_scope_fifo(|s| {
-        let (tx, rx) = mpsc::channel::<(usize, O)>();
-        let mut pending = BTreeMap::new();
-        let (mut produced, mut consumed, mut eof) = (0usize, 0usize, false);
-        let mut produce_error = None;
-        loop {
-            while !eof && produced < consumed + window {
-                match produce() {
-                    Err(e) => {
-                        produce_error = Some(e);
-                        eof = true;
-                    }
-                    Ok(None) => eof = true,
-                    Ok(Some(item)) => {
-                        let (tx, i) = (tx.clone(), produced);
-                        s.spawn_fifo(move |_| {
-                            let out = std::panic::catch_unwind(AssertUnwindSafe(|| work(i, item)))
-                                .unwrap_or_else(|_| panicked(i));
-                            let _ = tx.send((i, out));
-                        });
-                        produced += 1;
-                    }
+    match pool {
+        Pool::Global => rayon::in_place_scope_fifo(|s| drive(s, window, &mut produce, &work, &panicked, &mut consume)),
+        Pool::Own(p) => p.in_place_scope_fifo(|s| drive(s, window, &mut produce, &work, &panicked, &mut consume)),
+    }
+}
+
+/// The body of [`ordered`] inside a scope of its pool.
+fn drive<'scope, I, O, E>(
+    s: &rayon::ScopeFifo<'scope>,
+    window: usize,
+    produce: &mut impl FnMut() -> Result<Option<I>, E>,
+    work: &'scope (impl Fn(usize, I) -> O + Sync),
+    panicked: &'scope (impl Fn(usize) -> O + Sync),
+    consume: &mut impl FnMut(usize, O) -> Result<(), E>,
+) -> Result<(), E>
+where
+    I: Send + 'scope,
+    O: Send + 'scope,
+    E: From<std::io::Error>,
+{
+    let (tx, rx) = mpsc::channel::<(usize, O)>();
+    let mut pending = BTreeMap::new();
+    let (mut produced, mut consumed, mut eof) = (0usize, 0usize, false);
+    let mut produce_error = None;
+    loop {
+        while !eof && produced < consumed + window {
+            match produce() {
+                Err(e) => {
+                    produce_error = Some(e);
+                    eof = true;
+                }
+                Ok(None) => eof = true,
+                Ok(Some(item)) => {
+                    let (tx, i) = (tx.clone(), produced);
+                    s.spawn_fifo(move |_| {
+                        let out = std::panic::catch_unwind(AssertUnwindSafe(|| work(i, item)))
+                            .unwrap_or_else(|_| panicked(i));
+                        let _ = tx.send((i, out));
+                    });
+                    produced += 1;
                 }
             }
-            if consumed == produced {
-                return produce_error.map_or(Ok(()), Err);
-            }
-            // Every spawned item sends exactly one result, and item `consumed` has been spawned.
-            let (i, out) = rx.recv().map_err(|_| std::io::Error::other("a pipeline worker was lost"))?;
-            pending.insert(i, out);
-            while let Some(out) = pending.remove(&consumed) {
-                consume(consumed, out)?;
-                consumed += 1;
-            }
         }
-    })
+        if consumed == produced {
+            return produce_error.map_or(Ok(()), Err);
+        }
+        // Every spawned item sends exactly one result, and item `consumed` has been spawned.
+        let (i, out) = rx.recv().map_err(|_| std::io::Error::other("a pipeline worker was lost"))?;
+        pending.insert(i, out);
+        while let Some(out) = pending.remove(&consumed) {
+            consume(consumed, out)?;
+            consumed += 1;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -130,6 +159,37 @@ mod tests {
         assert_eq!(consumed, 5);
         // The producer was never asked for more than window items past the failure.
         assert!(next <= 5 + 2, "{next}");
+    }
+
+    #[test]
+    fn callers_on_pool_workers_do_not_deadlock() {
+        use rayon::prelude::*;
+        // Every worker of the global pool runs a pipeline of its own at once.
+        let sums: Vec<u64> = (0..4 * rayon::current_num_threads() as u64)
+            .into_par_iter()
+            .map(|k| {
+                let (p, _) = pool(0).unwrap();
+                let mut next = 0u64;
+                let mut sum = 0u64;
+                let r: Result<(), std::io::Error> = ordered(
+                    &p,
+                    4,
+                    || {
+                        next += 1;
+                        Ok((next <= 50).then_some(next))
+                    },
+                    |_, x| x * k,
+                    |_| 0,
+                    |_, x| {
+                        sum += x;
+                        Ok(())
+                    },
+                );
+                r.unwrap();
+                sum
+            })
+            .collect();
+        assert!(sums.iter().enumerate().all(|(k, &s)| s == 1275 * k as u64));
     }
 
     #[test]

@@ -255,7 +255,7 @@ impl<S: Source> Archive<S> {
                 sink(i, &d)?;
             }
         } else {
-            let (pool, _) = crate::pipeline::pool(n)?;
+            let (pool, n) = crate::pipeline::pool(threads)?;
             // Two chunks per worker keeps every worker busy; large chunks (DAS arrays, 8 MiB by default) get one
             // per worker plus the one being written, to keep the peak memory under 100 MB at two threads.
             let window = if e.chunk_size > 2 << 20 { n + 1 } else { 2 * n };

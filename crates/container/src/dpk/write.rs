@@ -95,7 +95,7 @@ pub struct Writer<W: Write> {
     index: Index,
     names: HashSet<String>,
     generation: u64,
-    pool: rayon::ThreadPool,
+    pool: crate::pipeline::Pool,
     threads: usize,
     on_chunk: Option<ChunkCallback>,
 }
