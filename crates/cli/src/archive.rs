@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 
 use crate::output;
 use crate::progress::Ui;
+use crate::CodecArgs;
 
 /// Read buffer of input files. Small on purpose: chunk-sized reads (256 KiB and up) bypass a buffer this size and go
 /// straight into the chunk, where a buffer as large as a chunk would copy every byte twice.
 pub const INPUT_BUFFER: usize = 64 << 10;
-use crate::CodecArgs;
 
 /// Container options shared by `compress`, `append` and `pack`.
 #[derive(Args, Debug, Clone, Default)]

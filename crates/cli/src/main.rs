@@ -10,14 +10,14 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use daspack::{npy, ArrayBuf, ArrayRef, DType, Params};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
 
 /// mimalloc keeps freed chunk buffers for reuse. With glibc's malloc every 1 MiB chunk buffer was a fresh mmap, page
 /// faults and an munmap (a TLB shootdown on the other cores): measured on a 2 GB .dpk, decompression with 2 threads
 /// took 3.1 s instead of 2.3 s, no faster than 1 thread once the output went to a file.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use std::process::ExitCode;
-use std::time::Instant;
 
 #[derive(Parser, Debug)]
 #[command(name = "daspack", version, about = "Lossless and fixed-accuracy compression of DAS and sensor arrays")]

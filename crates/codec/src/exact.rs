@@ -121,12 +121,11 @@ impl FloatExact {
         // small files).
         let count = |s: f64, step: usize| sample.iter().step_by(step).filter(|&&x| fits(dtype, x, s).is_some()).count();
         let pre_step = (sample.len() / PRE_SAMPLES).max(1);
-        let mut ranked: Vec<(usize, usize, f64)> =
-            candidates.iter().enumerate().map(|(i, &s)| (count(s, pre_step), i, s)).collect();
-        // Most fits first; among equals, the earlier candidate (as the full search picked it).
-        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut ranked: Vec<(usize, f64)> = candidates.iter().map(|&s| (count(s, pre_step), s)).collect();
+        // Most fits first; the sort is stable, so among equals the earlier candidate stays first.
+        ranked.sort_by(|a, b| b.0.cmp(&a.0));
         let mut best = (0usize, 1.0);
-        for &(_, _, s) in ranked.iter().take(FINALISTS) {
+        for &(_, s) in ranked.iter().take(FINALISTS) {
             let n = count(s, 1);
             if n > best.0 {
                 best = (n, s);

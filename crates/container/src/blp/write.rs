@@ -186,12 +186,28 @@ thread_local! {
     static COMPRESSOR: RefCell<Compressor> = RefCell::new(Compressor::new());
 }
 
-/// One chunk as it is stored: the Blosc chunk followed by its digest.
-fn stored_chunk(data: &[u8], p: &CompressParams, checksum: Checksum) -> Result<Vec<u8>> {
-    let mut c = COMPRESSOR.with(|c| c.borrow_mut().compress(data, p)).map_err(Error::Compress)?;
-    let d = checksum.digest(&c);
-    c.extend_from_slice(d.as_bytes());
-    Ok(c)
+/// One chunk as it is stored: the Blosc chunk, then its digest. Kept apart (two writes) so that appending the
+/// digest never reallocates and copies the chunk.
+struct StoredChunk {
+    blosc: Vec<u8>,
+    digest: daspack_checksum::Digest,
+}
+
+impl StoredChunk {
+    fn len(&self) -> u64 {
+        (self.blosc.len() + self.digest.as_bytes().len()) as u64
+    }
+
+    fn write_to(&self, w: &mut impl Write) -> std::io::Result<()> {
+        w.write_all(&self.blosc)?;
+        w.write_all(self.digest.as_bytes())
+    }
+}
+
+fn stored_chunk(data: &[u8], p: &CompressParams, checksum: Checksum) -> Result<StoredChunk> {
+    let blosc = COMPRESSOR.with(|c| c.borrow_mut().compress(data, p)).map_err(Error::Compress)?;
+    let digest = checksum.digest(&blosc);
+    Ok(StoredChunk { blosc, digest })
 }
 
 /// Compresses the chunks `produce` returns and hands each stored chunk (with its digest) to `consume`, in order.
@@ -201,7 +217,7 @@ fn code_chunks<I: AsRef<[u8]> + Send>(
     nchunks: u64,
     opts: &BlpOptions,
     mut produce: impl FnMut() -> Result<Option<I>>,
-    mut consume: impl FnMut(Vec<u8>) -> Result<()>,
+    mut consume: impl FnMut(StoredChunk) -> Result<()>,
 ) -> Result<()> {
     let (p, checksum) = (&opts.blosc, opts.checksum);
     if nchunks > 1 && opts.threads != 1 {
@@ -257,7 +273,7 @@ pub fn write<W: Write>(mut out: W, data: &[u8], opts: &BlpOptions) -> Result<()>
     let mut used = Vec::with_capacity(chunks.len());
     for c in &chunks {
         used.push(pos);
-        pos += c.len() as u64;
+        pos += c.len();
     }
     out.write_all(&header.to_bytes())?;
     out.write_all(&meta)?;
@@ -265,7 +281,7 @@ pub fn write<W: Write>(mut out: W, data: &[u8], opts: &BlpOptions) -> Result<()>
         out.write_all(&offsets_bytes(&used, slots))?;
     }
     for c in &chunks {
-        out.write_all(c)?;
+        c.write_to(&mut out)?;
     }
     out.flush()?;
     Ok(())
@@ -307,8 +323,8 @@ pub fn write_stream<R: Read, W: Write + Seek>(mut input: R, len: u64, mut out: W
         if header.offsets {
             used.push(pos);
         }
-        out.write_all(&c)?;
-        pos += c.len() as u64;
+        c.write_to(&mut out)?;
+        pos += c.len();
         Ok(())
     })?;
     if header.offsets {
@@ -454,9 +470,9 @@ pub fn append<F: Read + Write + Seek>(file: &mut F, extra: &[u8], opts: &AppendO
     file.seek(SeekFrom::Start(last_off))?;
     for p in &pieces {
         let c = stored_chunk(p, &params, header.checksum)?;
-        file.write_all(&c)?;
+        c.write_to(file)?;
         new_offsets.push(pos);
-        pos += c.len() as u64;
+        pos += c.len();
     }
     let mut table = Vec::with_capacity(new_offsets.len() * 8);
     for o in &new_offsets {
