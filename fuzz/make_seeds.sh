@@ -5,6 +5,8 @@
 #                     present) and synthetic int16/uint16/int32/float32/float64 arrays, lossless and --abs-error,
 #                     one and many tiles, wavelet levels, fixed predictors
 #   entropy_rans/_range  the entropy tables, rANS words and raw bits cut out of those streams' tiles
+#   entropy_bytes     the byte planes of the float seed arrays (and of the real float files, when present), coded
+#                     in every form of docs/format.md section 6.3 by a small Python encoder
 #   sensor_stream     `daspack sensor encode` of crates/sensor/examples/temperature.txt and pieces of it
 #   blosc_chunk       Blosc1 chunks from the blp_tool example (every codec and shuffle), and the chunks of the
 #                     Bloscpack golden files (../shared/golden/bloscpack, when present)
@@ -45,7 +47,7 @@ if [ -z "$DASPACK" ] || [ -z "$BLP_TOOL" ]; then
     BLP_TOOL="$TARGET/debug/examples/blp_tool"
 fi
 
-TARGETS=(entropy_range entropy_rans codec_stream codec_roundtrip sensor_stream sensor_roundtrip blosc_chunk
+TARGETS=(entropy_range entropy_rans entropy_bytes codec_stream codec_roundtrip sensor_stream sensor_roundtrip blosc_chunk
     bloscpack_file dpk_archive hdf5_filter capi_decode)
 rm -rf "$OUT"
 for t in "${TARGETS[@]}"; do mkdir -p "$OUT/$t"; done
@@ -305,6 +307,59 @@ for path in sorted(glob.glob(os.path.join(work, "dpk", "*.dpk"))):
             put("entropy_rans", "%s.%d" % (name, k), hdr + table + words + raw)
             put("entropy_range", "%s.%d" % (name, k), hdr + words + raw)
             k += 1
+
+def code_bytes(data):
+    """docs/format.md section 6.3, written independently of the Rust encoder (any valid table will do)."""
+    counts = [0] * 256
+    for b in data:
+        counts[b] += 1
+    present = [s for s in range(256) if counts[s]]
+    if len(present) <= 1:
+        return bytes([0, data[0] if data else 0])
+    n = len(data)
+    freq = [0] * 256
+    for s in present:
+        freq[s] = max(1, (counts[s] * 4096 + n // 2) // n)
+    top = max(present, key=lambda s: freq[s])
+    freq[top] += 4096 - sum(freq)
+    if freq[top] < 1:
+        return b"\x01" + bytes(data)
+    cum, c = [0] * 256, 0
+    for s in range(256):
+        cum[s], c = c, c + freq[s]
+    state, words = [1 << 16, 1 << 16], []
+    for i in range(n - 1, -1, -1):
+        f, x = freq[data[i]], state[i & 1]
+        if x >= (1 << 20) * f:
+            words.append(x & 0xFFFF)
+            x >>= 16
+        state[i & 1] = ((x // f) << 12) + x % f + cum[data[i]]
+    for x in state:
+        words += [x & 0xFFFF, x >> 16]
+    def varint(v):
+        o = b""
+        while v >= 0x80:
+            o += bytes([v & 0x7F | 0x80])
+            v >>= 7
+        return o + bytes([v])
+    bitmap = bytearray(32)
+    for s in present:
+        bitmap[s // 8] |= 1 << (s % 8)
+    stream = b"".join(struct.pack("<H", w) for w in reversed(words))
+    return b"\x02" + bytes(bitmap) + b"".join(varint(freq[s]) for s in present) + varint(len(stream)) + stream
+
+planes = []
+for path in sorted(glob.glob(os.path.join(work, "npy", "f*.npy"))):
+    raw = open(path, "rb").read()
+    body = raw[10 + struct.unpack("<H", raw[8:10])[0]:]
+    size = 4 if "f32" in os.path.basename(path) else 8
+    planes += [(os.path.basename(path) + ".%d" % j, body[j::size][:8191]) for j in range(size)]
+planes += [("skewed", bytes((i * 37 % 256) & (0xF0 if i % 3 else 0xFF) for i in range(3000))), ("one", b"\x05"),
+           ("uniform", bytes(range(256)) * 4)]
+for name, plane in planes:
+    coded = code_bytes(plane)
+    put("entropy_bytes", name, struct.pack("<H", len(plane)) + coded)
+    put("entropy_bytes", name + ".stored", struct.pack("<H", len(plane)) + b"\x01" + plane)
 
 for path in sorted(glob.glob(os.path.join(work, "sensor", "*.bin"))):
     txt = path[:-4] + ".txt"

@@ -60,9 +60,10 @@
 #define DASPACK_CHECKSUM_MAX_SIZE 64
 
 /**
- * The stream format version this library writes and reads.
+ * The newest stream format version this library writes; it reads every version from 1 to this one (lossless
+ * float streams are written as version 2, all others as version 1).
  */
-#define DASPACK_FORMAT_VERSION 1
+#define DASPACK_FORMAT_VERSION 2
 
 /**
  * Most worker threads a call may ask for.

@@ -48,6 +48,18 @@ w("")
 for kind, v in logs.items():
     if v:
         w(f"- geometric mean of ours / best peer, {kind} files: **{math.exp(sum(v) / len(v)):.4f}** ({len(v)} files)")
+ints = [o for o in ours.values() if not o["dtype"].startswith("float")]
+floats = {f: o for f, o in ours.items() if o["dtype"].startswith("float")}
+if ints and floats:
+    def median(xs):
+        xs = sorted(xs)
+        return (xs[(len(xs) - 1) // 2] + xs[len(xs) // 2]) / 2
+    mc = median([o["compress_mb_s"] for o in ints])
+    md = median([o["decompress_mb_s"] for o in ints])
+    w(f"- lossless floats against the integer path (the median of the {len(ints)} integer files above: compress "
+      f"{mc:.1f} MB/s, decompress {md:.1f} MB/s), float file speed / that median, compress and decompress:")
+    for f, o in sorted(floats.items()):
+        w(f"  - {f}: {o['compress_mb_s'] / mc:.2f} and {o['decompress_mb_s'] / md:.2f}")
 w("")
 w("## Fixed accuracy, E = std / 100 (one thread)")
 w("")

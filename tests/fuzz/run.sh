@@ -22,11 +22,11 @@ export RUSTC_BOOTSTRAP=1
 # Largest input per target: each keeps the allocations its format allows for an input (the codec targets cap the
 # arrays they decode whole at 64 MB, zstd chunks allow 32768x) under the 512 MB limits.
 declare -A MAX_LEN=(
-    [entropy_range]=8192 [entropy_rans]=8192 [codec_stream]=2048 [codec_roundtrip]=16384 [sensor_stream]=4096
+    [entropy_range]=8192 [entropy_rans]=8192 [entropy_bytes]=16384 [codec_stream]=2048 [codec_roundtrip]=16384 [sensor_stream]=4096
     [sensor_roundtrip]=8192 [blosc_chunk]=4096 [bloscpack_file]=4096 [dpk_archive]=4096 [hdf5_filter]=2048
     [capi_decode]=2048
 )
-ALL=(entropy_range entropy_rans codec_stream codec_roundtrip sensor_stream sensor_roundtrip blosc_chunk bloscpack_file
+ALL=(entropy_range entropy_rans entropy_bytes codec_stream codec_roundtrip sensor_stream sensor_roundtrip blosc_chunk bloscpack_file
     dpk_archive hdf5_filter)
 FEATURES=()
 if [ -f crates/capi/src/lib.rs ]; then

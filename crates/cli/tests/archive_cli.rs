@@ -332,7 +332,7 @@ fn every_codec_and_filter_with_every_checksum_round_trips_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let npy = sample_npy(dir.path());
     let raw = dir.path().join("raw.bin");
-    std::fs::write(&raw, (0..90_000u32).flat_map(|i| (i / 5 ^ i % 3).to_le_bytes()).collect::<Vec<_>>()).unwrap();
+    std::fs::write(&raw, (0..90_000u32).flat_map(|i| ((i / 5) ^ (i % 3)).to_le_bytes()).collect::<Vec<_>>()).unwrap();
     let mut k = 0;
     for codec in ["das", "zstd", "lz4", "deflate", "stored"] {
         for filter in ["none", "delta", "shuffle", "bitshuffle"] {

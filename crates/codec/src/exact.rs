@@ -3,13 +3,16 @@
 //! Many DAS files store floats that are really integer counts, or counts times one scale factor. Mode 2 finds that
 //! scale `s` and codes `k = round(x / s)` with the integer codec; the decoder computes `float(k) * float(s)` in the
 //! element type, and the elements for which that is not bit-exact (other rounding paths, -0.0, NaN, infinities)
-//! travel as exceptions with their exact bits. Mode 3 codes genuine floats through an order-preserving map of their
-//! bits to integers (float32: one i32 plane; float64: the high and low 32-bit halves as two planes, since only the
-//! high half is predictable). Both reproduce every bit.
+//! travel as exceptions with their exact bits. Mode 3 codes genuine floats, per tile, in the smallest of five
+//! variants: the order-preserving integer map of their bits as integer planes (float32: one i32 plane; float64:
+//! the high and low 32-bit halves, since only the high half is predictable), a float-domain prediction, the byte
+//! planes through zstd or through an order-0 rANS coder, and the prediction of all but the low byte with the low
+//! bytes order-0 coded. Both modes reproduce every bit.
 
 use crate::bytes::{put_varint, Cursor};
 use crate::tile::{self, RawKind, TileConfig};
 use crate::{ArrayBuf, ArrayRef, CodecError, DType};
+use daspack_entropy::bytes::{self as byte_coder, BytesError};
 
 /// Largest |k| coded as an integer in mode 2; larger ones are exceptions.
 const MAX_K: f64 = (1u64 << 30) as f64;
@@ -54,7 +57,7 @@ fn recon(dtype: DType, k: i64, scale: f64) -> f64 {
 #[inline(always)]
 fn fits(dtype: DType, x: f64, scale: f64) -> Option<i64> {
     let k = (x / scale).round();
-    if !(k.abs() <= MAX_K) {
+    if k.is_nan() || k.abs() > MAX_K {
         return None;
     }
     let k = k as i64;
@@ -123,7 +126,7 @@ impl FloatExact {
         let pre_step = (sample.len() / PRE_SAMPLES).max(1);
         let mut ranked: Vec<(usize, f64)> = candidates.iter().map(|&s| (count(s, pre_step), s)).collect();
         // Most fits first; the sort is stable, so among equals the earlier candidate stays first.
-        ranked.sort_by(|a, b| b.0.cmp(&a.0));
+        ranked.sort_by_key(|&(fits, _)| std::cmp::Reverse(fits));
         let mut best = (0usize, 1.0);
         for &(_, s) in ranked.iter().take(FINALISTS) {
             let n = count(s, 1);
@@ -151,22 +154,16 @@ impl FloatExact {
         cfg: &TileConfig,
     ) -> Vec<u8> {
         let dtype = data.dtype();
-        let at = |i: usize| {
-            let (r, c) = (r0 + i / tc, c0 + i % tc);
+        // The tile's bits in tile order, gathered once: every variant reads them several times.
+        let mut bits: Vec<u64> = Vec::with_capacity(tr * tc);
+        for r in r0..r0 + tr {
+            let row = r * cols + c0..r * cols + c0 + tc;
             match data {
-                ArrayRef::F32(v) => v[r * cols + c] as f64,
-                ArrayRef::F64(v) => v[r * cols + c],
-                _ => 0.0,
+                ArrayRef::F32(v) => bits.extend(v[row].iter().map(|x| x.to_bits() as u64)),
+                ArrayRef::F64(v) => bits.extend(v[row].iter().map(|x| x.to_bits())),
+                _ => bits.resize(bits.len() + tc, 0),
             }
-        };
-        let bits = |i: usize| {
-            let (r, c) = (r0 + i / tc, c0 + i % tc);
-            match data {
-                ArrayRef::F32(v) => v[r * cols + c].to_bits() as u64,
-                ArrayRef::F64(v) => v[r * cols + c].to_bits(),
-                _ => 0,
-            }
-        };
+        }
         let n = tr * tc;
         let cfg = TileConfig { raw: RawKind::I32, ..*cfg };
         let mut out = Vec::new();
@@ -177,15 +174,15 @@ impl FloatExact {
                 let mut corr = Vec::with_capacity(n);
                 let mut exceptions = Vec::new();
                 let mut last = 0i64;
-                for i in 0..n {
-                    let x = at(i);
+                for (i, &b) in bits.iter().enumerate() {
+                    let x = value_of(dtype, b);
                     let k = (x / scale).round();
                     let k = if k.abs() <= MAX_K { k as i64 } else { last };
                     last = k;
                     plane.push(k);
                     // Elements off by a few ulps (another rounding path) keep the integer and a small correction;
                     // anything else (NaN, infinities, far-off values) travels as exact bits.
-                    match ulp_offset(dtype, bits(i), recon(dtype, k, scale)) {
+                    match ulp_offset(dtype, b, recon(dtype, k, scale)) {
                         Some(d) => corr.push(d),
                         None => {
                             corr.push(0);
@@ -198,7 +195,7 @@ impl FloatExact {
                 for &i in &exceptions {
                     put_varint(&mut scaled, (i - prev) as u64);
                     prev = i + 1;
-                    scaled.extend_from_slice(&bits(i).to_le_bytes()[..dtype.size()]);
+                    scaled.extend_from_slice(&bits[i].to_le_bytes()[..dtype.size()]);
                 }
                 let k_tile = tile::encode_tile(&mut plane, tr, tc, &cfg);
                 put_varint(&mut scaled, k_tile.len() as u64);
@@ -211,10 +208,10 @@ impl FloatExact {
                     out.extend_from_slice(&scaled);
                 } else {
                     out.push(BITS_TILE);
-                    encode_bits_tile(dtype, n, tr, tc, &bits, &cfg, &mut out);
+                    encode_bits_tile(dtype, tr, tc, &bits, &cfg, &mut out);
                 }
             }
-            FloatExact::Bits => encode_bits_tile(dtype, n, tr, tc, &bits, &cfg, &mut out),
+            FloatExact::Bits => encode_bits_tile(dtype, tr, tc, &bits, &cfg, &mut out),
         }
         out
     }
@@ -304,31 +301,90 @@ fn decode_scaled(
 const SCALED_TILE: u8 = 0;
 const BITS_TILE: u8 = 1;
 
-/// The mode-3 tile: the smallest of three codings of the same bits, after a variant byte.
-fn encode_bits_tile(
-    dtype: DType,
-    n: usize,
-    tr: usize,
-    tc: usize,
-    bits: &dyn Fn(usize) -> u64,
-    cfg: &TileConfig,
-    out: &mut Vec<u8>,
-) {
-    let candidates = [
-        (VARIANT_PLANES, encode_bit_planes(dtype, n, tr, tc, bits, cfg)),
-        (VARIANT_PREDICTED, encode_predicted(dtype, n, tr, tc, bits, cfg)),
-        (VARIANT_SHUFFLED_ZSTD, encode_shuffled(dtype, n, bits)),
-    ];
-    let (variant, body) = candidates.into_iter().min_by_key(|(_, b)| b.len()).expect("three candidates");
+/// The mode-3 tile: a variant byte, then the smallest coding of the bits among the variants.
+///
+/// Coding every variant in full cost about five times one coding. On a tile much taller than [`TRIAL_ELEMENTS`],
+/// every variant is first coded on a band of rows from the middle of the tile, and only the (at most
+/// [`MAX_FINALISTS`]) variants within [`FINALIST_MARGIN`] of the smallest trial are coded in full.
+fn encode_bits_tile(dtype: DType, tr: usize, tc: usize, bits: &[u64], cfg: &TileConfig, out: &mut Vec<u8>) {
+    let mut finalists = VARIANTS.to_vec();
+    let trial_rows = TRIAL_ELEMENTS.div_ceil(tc.max(1)).max(TRIAL_MIN_ROWS);
+    if trial_rows * 2 <= tr {
+        let r0 = (tr - trial_rows) / 2;
+        let band = &bits[r0 * tc..(r0 + trial_rows) * tc];
+        let mut trial = Variants::new(dtype, trial_rows, tc, band, cfg);
+        let sizes: Vec<usize> = VARIANTS.iter().map(|&v| trial.encode(v).len()).collect();
+        let smallest = sizes.iter().copied().min().unwrap_or(0) as f64;
+        let mut ranked: Vec<(usize, u8)> = sizes.into_iter().zip(VARIANTS).collect();
+        ranked.sort();
+        // Variants 1 and 4 share their prediction, so the second of them costs little: they count as one.
+        let family = |v: u8| if v == VARIANT_PREDICTED_HIGH { VARIANT_PREDICTED } else { v };
+        let mut families: Vec<u8> = Vec::new();
+        for (size, v) in ranked {
+            if size as f64 <= smallest * (1.0 + FINALIST_MARGIN)
+                && !families.contains(&family(v))
+                && families.len() < MAX_FINALISTS
+            {
+                families.push(family(v));
+            }
+        }
+        finalists = VARIANTS.iter().copied().filter(|&v| families.contains(&family(v))).collect();
+    }
+    let mut full = Variants::new(dtype, tr, tc, bits, cfg);
+    let (variant, body) = finalists
+        .into_iter()
+        .map(|v| (v, full.encode(v)))
+        .min_by_key(|(_, body)| body.len())
+        .expect("at least one finalist");
     out.push(variant);
     out.extend_from_slice(&body);
+}
+
+/// Elements of the trial band of [`encode_bits_tile`] (rounded up to whole rows, at least [`TRIAL_MIN_ROWS`]).
+const TRIAL_ELEMENTS: usize = 1 << 13;
+const TRIAL_MIN_ROWS: usize = 16;
+/// A variant whose trial is at most this much larger than the smallest is also coded in full (the trial band is
+/// a sample, and variants that differ by less than this swap places from band to band).
+const FINALIST_MARGIN: f64 = 0.005;
+/// At most this many variants are coded in full (the smallest trials first; variants 1 and 4 count as one).
+const MAX_FINALISTS: usize = 2;
+
+/// The codings of one tile's bits; the float prediction shared by variants 1 and 4 is computed once.
+struct Variants<'a> {
+    dtype: DType,
+    tr: usize,
+    tc: usize,
+    bits: &'a [u64],
+    cfg: &'a TileConfig,
+    prediction: Option<Prediction>,
+}
+
+impl<'a> Variants<'a> {
+    fn new(dtype: DType, tr: usize, tc: usize, bits: &'a [u64], cfg: &'a TileConfig) -> Self {
+        Variants { dtype, tr, tc, bits, cfg, prediction: None }
+    }
+
+    fn encode(&mut self, variant: u8) -> Vec<u8> {
+        let (dtype, tr, tc, bits, cfg) = (self.dtype, self.tr, self.tc, self.bits, self.cfg);
+        match variant {
+            VARIANT_PLANES => encode_bit_planes(dtype, tr, tc, bits, cfg),
+            VARIANT_SHUFFLED_ZSTD => encode_shuffled(dtype, bits),
+            VARIANT_BYTE_PLANES => encode_byte_planes(dtype, bits),
+            _ => {
+                let p = self.prediction.get_or_insert_with(|| Prediction::new(dtype, tc, bits));
+                p.encode(tr, tc, bits, cfg, variant == VARIANT_PREDICTED_HIGH)
+            }
+        }
+    }
 }
 
 fn decode_bits_tile(cur: &mut Cursor, base: usize, dtype: DType, tr: usize, tc: usize) -> Result<Vec<u64>, CodecError> {
     match cur.u8("float variant")? {
         VARIANT_PLANES => decode_bit_planes(cur, base, dtype, tr, tc),
-        VARIANT_PREDICTED => decode_predicted(cur, base, dtype, tr, tc),
+        VARIANT_PREDICTED => decode_predicted(cur, base, dtype, tr, tc, false),
         VARIANT_SHUFFLED_ZSTD => decode_shuffled(cur.rest(), base, dtype, tr * tc),
+        VARIANT_BYTE_PLANES => decode_byte_planes(cur, base, dtype, tr * tc),
+        VARIANT_PREDICTED_HIGH => decode_predicted(cur, base, dtype, tr, tc, true),
         _ => Err(CodecError::Corrupt { what: "float variant", offset: base }),
     }
 }
@@ -337,16 +393,21 @@ fn decode_bits_tile(cur: &mut Cursor, base: usize, dtype: DType, tr: usize, tc: 
 const VARIANT_PLANES: u8 = 0;
 const VARIANT_PREDICTED: u8 = 1;
 const VARIANT_SHUFFLED_ZSTD: u8 = 2;
+const VARIANT_BYTE_PLANES: u8 = 3;
+const VARIANT_PREDICTED_HIGH: u8 = 4;
+/// In the order of preference between codings of equal size.
+const VARIANTS: [u8; 5] =
+    [VARIANT_PLANES, VARIANT_PREDICTED, VARIANT_SHUFFLED_ZSTD, VARIANT_BYTE_PLANES, VARIANT_PREDICTED_HIGH];
 /// zstd level of the byte-plane variant (noise-like floats: higher levels gain little and cost much time).
 const ZSTD_LEVEL: i32 = 9;
 
 /// Variant 2: the element bytes split into planes (byte 0 of every element, then byte 1, ...), then zstd. For
 /// floats whose mantissas are noise this beats modelling them as numbers.
-fn encode_shuffled(dtype: DType, n: usize, bits: &dyn Fn(usize) -> u64) -> Vec<u8> {
-    let size = dtype.size();
+fn encode_shuffled(dtype: DType, bits: &[u64]) -> Vec<u8> {
+    let (size, n) = (dtype.size(), bits.len());
     let mut planes = vec![0u8; n * size];
-    for i in 0..n {
-        let b = bits(i).to_le_bytes();
+    for (i, b) in bits.iter().enumerate() {
+        let b = b.to_le_bytes();
         for j in 0..size {
             planes[j * n + i] = b[j];
         }
@@ -372,20 +433,51 @@ fn decode_shuffled(body: &[u8], base: usize, dtype: DType, n: usize) -> Result<V
         .collect())
 }
 
-fn encode_bit_planes(
-    dtype: DType,
-    n: usize,
-    tr: usize,
-    tc: usize,
-    bits: &dyn Fn(usize) -> u64,
-    cfg: &TileConfig,
-) -> Vec<u8> {
+/// Variant 3: the element bytes split into planes as in variant 2, each plane coded on its own by the order-0
+/// byte coder ([`byte_coder`]).
+fn encode_byte_planes(dtype: DType, bits: &[u64]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut plane = Vec::with_capacity(bits.len());
+    for j in 0..dtype.size() {
+        plane.clear();
+        plane.extend(bits.iter().map(|&w| (w >> (8 * j)) as u8));
+        byte_coder::encode(&plane, &mut out);
+    }
+    out
+}
+
+/// Reads one byte plane of `n` bytes coded by [`byte_coder::encode`].
+fn read_byte_plane(cur: &mut Cursor, base: usize, n: usize, plane: &mut Vec<u8>) -> Result<(), CodecError> {
+    let at = base + cur.pos();
+    let used = byte_coder::decode(cur.rest(), n, plane).map_err(|e| match e {
+        BytesError::Truncated => CodecError::Truncated { what: "byte plane", offset: at },
+        BytesError::Invalid => CodecError::Corrupt { what: "byte plane", offset: at },
+    })?;
+    cur.take(used, "byte plane")?;
+    Ok(())
+}
+
+fn decode_byte_planes(cur: &mut Cursor, base: usize, dtype: DType, n: usize) -> Result<Vec<u64>, CodecError> {
+    let mut plane = Vec::new();
+    read_byte_plane(cur, base, n, &mut plane)?;
+    let mut words: Vec<u64> = plane.iter().map(|&b| b as u64).collect();
+    for j in 1..dtype.size() {
+        read_byte_plane(cur, base, n, &mut plane)?;
+        words.iter_mut().zip(&plane).for_each(|(w, &b)| *w |= (b as u64) << (8 * j));
+    }
+    if !cur.rest().is_empty() {
+        return Err(CodecError::Corrupt { what: "bytes after the byte planes", offset: base + cur.pos() });
+    }
+    Ok(words)
+}
+
+fn encode_bit_planes(dtype: DType, tr: usize, tc: usize, bits: &[u64], cfg: &TileConfig) -> Vec<u8> {
     let mut out = Vec::new();
     if dtype == DType::F32 {
-        let mut plane: Vec<i64> = (0..n).map(|i| ordered32(bits(i) as u32) as i64).collect();
+        let mut plane: Vec<i64> = bits.iter().map(|&b| ordered32(b as u32) as i64).collect();
         out.extend_from_slice(&tile::encode_tile(&mut plane, tr, tc, cfg));
     } else {
-        let ord: Vec<i64> = (0..n).map(|i| ordered64(bits(i))).collect();
+        let ord: Vec<i64> = bits.iter().map(|&b| ordered64(b)).collect();
         let mut hi: Vec<i64> = ord.iter().map(|&o| o >> 32).collect();
         let mut lo: Vec<i64> = ord.iter().map(|&o| o as u32 as i32 as i64).collect();
         let hi = tile::encode_tile(&mut hi, tr, tc, cfg);
@@ -467,6 +559,14 @@ fn float_prediction(which: u8, w: &[f64; FIT_TAPS], x: &[f64], t: usize, c: usiz
 }
 
 #[inline(always)]
+fn value_of(dtype: DType, b: u64) -> f64 {
+    match dtype {
+        DType::F32 => f32::from_bits(b as u32) as f64,
+        _ => f64::from_bits(b),
+    }
+}
+
+#[inline(always)]
 fn ordered_of(dtype: DType, b: u64) -> i64 {
     match dtype {
         DType::F32 => ordered32(b as u32) as i64,
@@ -474,62 +574,88 @@ fn ordered_of(dtype: DType, b: u64) -> i64 {
     }
 }
 
-fn encode_predicted(
-    dtype: DType,
-    n: usize,
-    tr: usize,
-    tc: usize,
-    bits: &dyn Fn(usize) -> u64,
-    cfg: &TileConfig,
-) -> Vec<u8> {
-    let vals: Vec<f64> = (0..n)
-        .map(|i| match dtype {
-            DType::F32 => f32::from_bits(bits(i) as u32) as f64,
-            _ => f64::from_bits(bits(i)),
-        })
-        .collect();
-    let ords: Vec<i64> = (0..n).map(|i| ordered_of(dtype, bits(i))).collect();
-    let w = fit_weights(&vals, tr, tc);
-    // Pick the predictor with the smallest sum of residual bit lengths.
-    let mut best = (u64::MAX, 0u8);
-    for which in 0..PREDICTORS {
-        if which == FITTED && w.iter().any(|v| !v.is_finite()) {
-            continue;
-        }
-        let mut cost = 0u64;
-        for t in 0..tr {
-            for c in 0..tc {
-                let i = t * tc + c;
-                let r = ords[i].wrapping_sub(float_prediction(which, &w, &vals, t, c, tc, dtype) as i64);
-                cost += 64 - r.unsigned_abs().leading_zeros() as u64;
-            }
-        }
-        if cost < best.0 {
-            best = (cost, which);
-        }
-    }
-    let which = best.1;
-    let mut resid: Vec<i64> = (0..n)
-        .map(|i| ords[i].wrapping_sub(float_prediction(which, &w, &vals, i / tc, i % tc, tc, dtype) as i64))
-        .collect();
-    // The residuals are already decorrelated: code them with contexts only (no further prediction).
-    let cfg = TileConfig {
-        raw: RawKind::I64,
-        auto: false,
-        lt: 0,
-        lx: 0,
-        shape: tile::Shape { time: 0, space: 0, cross: 0 },
-        ..*cfg
-    };
-    let mut out = vec![which];
-    if which == FITTED {
-        w.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-    }
-    out.extend_from_slice(&tile::encode_tile(&mut resid, tr, tc, &cfg));
-    out
+/// The float-domain prediction of a tile for variants 1 and 4: the predictor chosen, its weights, and every
+/// element's prediction as an ordered integer.
+struct Prediction {
+    which: u8,
+    w: [f64; FIT_TAPS],
+    ords: Vec<i64>,
+    preds: Vec<i64>,
 }
 
+impl Prediction {
+    fn new(dtype: DType, tc: usize, bits: &[u64]) -> Self {
+        let n = bits.len();
+        let tr = n / tc.max(1);
+        let vals: Vec<f64> = bits.iter().map(|&b| value_of(dtype, b)).collect();
+        let ords: Vec<i64> = bits.iter().map(|&b| ordered_of(dtype, b)).collect();
+        let w = fit_weights(&vals, tr, tc);
+        // The predictor with the smallest sum of residual bit lengths over (a sample of) the elements.
+        let step = n.div_ceil(PREDICTOR_SAMPLES).max(1);
+        let mut best = (u64::MAX, 0u8);
+        for which in 0..PREDICTORS {
+            if which == FITTED && w.iter().any(|v| !v.is_finite()) {
+                continue;
+            }
+            let mut cost = 0u64;
+            for i in (0..n).step_by(step) {
+                let r = ords[i].wrapping_sub(float_prediction(which, &w, &vals, i / tc, i % tc, tc, dtype) as i64);
+                cost += 64 - r.unsigned_abs().leading_zeros() as u64;
+            }
+            if cost < best.0 {
+                best = (cost, which);
+            }
+        }
+        let which = best.1;
+        let mut preds = Vec::with_capacity(n);
+        for t in 0..tr {
+            preds.extend((0..tc).map(|c| float_prediction(which, &w, &vals, t, c, tc, dtype) as i64));
+        }
+        Prediction { which, w, ords, preds }
+    }
+
+    /// Variant 1 codes `order(x) - order(pred)`; variant 4 (`high`) codes the residual of `order(x) >> 8` against
+    /// the rounded `order(pred) >> 8`, and the low bytes of the bits with the order-0 byte coder: those bits are
+    /// below the noise of any prediction, but they are not uniform (computed floats end in zero bits more often
+    /// than not), and subtracting a prediction would mix that structure away.
+    fn encode(&self, tr: usize, tc: usize, bits: &[u64], cfg: &TileConfig, high: bool) -> Vec<u8> {
+        let mut resid: Vec<i64> = if high {
+            self.ords.iter().zip(&self.preds).map(|(&o, &p)| (o >> 8).wrapping_sub(p.wrapping_add(128) >> 8)).collect()
+        } else {
+            self.ords.iter().zip(&self.preds).map(|(&o, &p)| o.wrapping_sub(p)).collect()
+        };
+        // The residuals are already decorrelated: code them with contexts only (no further prediction).
+        let cfg = TileConfig {
+            raw: RawKind::I64,
+            auto: false,
+            lt: 0,
+            lx: 0,
+            shape: tile::Shape { time: 0, space: 0, cross: 0 },
+            ..*cfg
+        };
+        let mut out = vec![self.which];
+        if self.which == FITTED {
+            self.w.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+        }
+        let plane = tile::encode_tile(&mut resid, tr, tc, &cfg);
+        if high {
+            put_varint(&mut out, plane.len() as u64);
+            out.extend_from_slice(&plane);
+            let low: Vec<u8> = bits.iter().map(|&b| b as u8).collect();
+            byte_coder::encode(&low, &mut out);
+        } else {
+            out.extend_from_slice(&plane);
+        }
+        out
+    }
+}
+
+/// Elements on which the float predictors are compared.
+const PREDICTOR_SAMPLES: usize = 1 << 16;
+
 /// Least-squares weights of the fitted float predictor on (a sample of) the tile; NaN when there is nothing to fit.
+// Row operations on two rows of one matrix read clearest with indices.
+#[allow(clippy::needless_range_loop)]
 fn fit_weights(x: &[f64], tr: usize, tc: usize) -> [f64; FIT_TAPS] {
     let mut a = [[0f64; FIT_TAPS]; FIT_TAPS];
     let mut b = [0f64; FIT_TAPS];
@@ -540,7 +666,7 @@ fn fit_weights(x: &[f64], tr: usize, tc: usize) -> [f64; FIT_TAPS] {
         for t in 2..tr {
             for c in 2..tc - 1 {
                 k += 1;
-                if k % step != 0 {
+                if !k.is_multiple_of(step) {
                     continue;
                 }
                 let v = fitted_taps(x, t, c, tc);
@@ -589,7 +715,14 @@ fn fit_weights(x: &[f64], tr: usize, tc: usize) -> [f64; FIT_TAPS] {
     w
 }
 
-fn decode_predicted(cur: &mut Cursor, base: usize, dtype: DType, tr: usize, tc: usize) -> Result<Vec<u64>, CodecError> {
+fn decode_predicted(
+    cur: &mut Cursor,
+    base: usize,
+    dtype: DType,
+    tr: usize,
+    tc: usize,
+    high: bool,
+) -> Result<Vec<u64>, CodecError> {
     let which = cur.u8("float predictor")?;
     if which >= PREDICTORS {
         return Err(CodecError::Corrupt { what: "float predictor", offset: base + cur.pos() });
@@ -601,15 +734,37 @@ fn decode_predicted(cur: &mut Cursor, base: usize, dtype: DType, tr: usize, tc: 
             *v = f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
         }
     }
-    let at = base + cur.pos();
-    let resid = tile::decode_tile(cur.rest(), at, tr, tc, RawKind::I64)?;
     let n = tr * tc;
+    let (resid, low) = if high {
+        let len = cur.varint("residual plane length")?;
+        let len = usize::try_from(len)
+            .map_err(|_| CodecError::Corrupt { what: "residual plane length", offset: base + cur.pos() })?;
+        let at = base + cur.pos();
+        let resid = tile::decode_tile(cur.take(len, "residual plane")?, at, tr, tc, RawKind::I64)?;
+        let mut low = Vec::new();
+        read_byte_plane(cur, base, n, &mut low)?;
+        if !cur.rest().is_empty() {
+            return Err(CodecError::Corrupt { what: "bytes after the low byte plane", offset: base + cur.pos() });
+        }
+        (resid, low)
+    } else {
+        let at = base + cur.pos();
+        (tile::decode_tile(cur.rest(), at, tr, tc, RawKind::I64)?, Vec::new())
+    };
     let mut vals = vec![0f64; n];
     let mut out = vec![0u64; n];
     for t in 0..tr {
         for c in 0..tc {
             let i = t * tc + c;
-            let o = (float_prediction(which, &w, &vals, t, c, tc, dtype) as i64).wrapping_add(resid[i]);
+            let pred = float_prediction(which, &w, &vals, t, c, tc, dtype) as i64;
+            let o = if high {
+                // The low byte of `order(x)` is that of the bits, complemented for negative x.
+                let hi = (pred.wrapping_add(128) >> 8).wrapping_add(resid[i]);
+                let flip = if hi < 0 { 0xFF } else { 0 };
+                hi.wrapping_shl(8) | (low[i] ^ flip) as i64
+            } else {
+                pred.wrapping_add(resid[i])
+            };
             let b = match dtype {
                 DType::F32 => unordered32(o as i32) as u64,
                 _ => unordered64(o),
@@ -677,10 +832,91 @@ mod tests {
     fn analysis_finds_integers_and_scales() {
         let ints: Vec<f32> = (0..1000).map(|i| ((i * 37) % 201 - 100) as f32).collect();
         assert_eq!(FloatExact::analyse(ArrayRef::F32(&ints)), FloatExact::Scaled { scale: 1.0 });
-        let s = 2.0053869676e-09f32;
+        let s = 2.005_387e-9_f32;
         let scaled: Vec<f32> = (0..1000).map(|i| (((i * 37) % 201 - 100) as f32) * s).collect();
         assert_eq!(FloatExact::analyse(ArrayRef::F32(&scaled)), FloatExact::Scaled { scale: s as f64 });
         let noise: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.731).sin() * 1e-3).collect();
         assert_eq!(FloatExact::analyse(ArrayRef::F64(&noise)), FloatExact::Bits);
+    }
+
+    /// Floats computed in f64 and rounded, with a trend across channels and a few specials.
+    fn computed_floats(dtype: DType, rows: usize, cols: usize) -> Vec<u64> {
+        let mut s = 17u64;
+        (0..rows * cols)
+            .map(|i| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let (t, c) = ((i / cols) as f64, (i % cols) as f64);
+                let x = (t * 0.05 + c * 0.3).sin() * 100.0 + ((s >> 40) as f64 / (1u64 << 24) as f64 - 0.5) / 3.0;
+                let special = [f64::NAN, -0.0, f64::INFINITY, 1e-310];
+                let x = if i % 97 == 5 { special[(i / 97) % 4] } else { x };
+                match dtype {
+                    DType::F32 => (x as f32).to_bits() as u64,
+                    _ => x.to_bits(),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_variant_round_trips_and_rejects_damage() {
+        let cfg = TileConfig {
+            entropy: tile::Entropy::Static,
+            lt: 0,
+            lx: 0,
+            shape: tile::Shape { time: 2, space: 1, cross: 1 },
+            auto: true,
+            segment_rows: 0,
+            raw: RawKind::I32,
+        };
+        for dtype in [DType::F32, DType::F64] {
+            let (tr, tc) = (37, 11);
+            let bits = computed_floats(dtype, tr, tc);
+            let mut variants = Variants::new(dtype, tr, tc, &bits, &cfg);
+            for v in VARIANTS {
+                let mut payload = vec![v];
+                payload.extend_from_slice(&variants.encode(v));
+                let decoded = decode_bits_tile(&mut Cursor::new(&payload, 0), 0, dtype, tr, tc);
+                assert_eq!(decoded.as_ref(), Ok(&bits), "{dtype:?} variant {v}");
+                // Every truncation is an error (the zstd variant: its frame must produce every byte).
+                for cut in 0..payload.len() {
+                    let r = decode_bits_tile(&mut Cursor::new(&payload[..cut], 0), 0, dtype, tr, tc);
+                    assert!(r.is_err(), "{dtype:?} variant {v} cut at {cut}");
+                }
+                // Flipped bytes never panic; a trailing byte is refused by the variants that own their end.
+                for i in 0..payload.len() {
+                    let mut bad = payload.clone();
+                    bad[i] ^= 0x5A;
+                    let _ = decode_bits_tile(&mut Cursor::new(&bad, 0), 0, dtype, tr, tc);
+                }
+                if v == VARIANT_BYTE_PLANES || v == VARIANT_PREDICTED_HIGH {
+                    payload.push(0);
+                    assert!(decode_bits_tile(&mut Cursor::new(&payload, 0), 0, dtype, tr, tc).is_err());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn low_bytes_with_structure_take_the_split_prediction() {
+        // f64 results of a computation: the last mantissa bits are mostly zero, which only variant 4 can use.
+        let (tr, tc) = (400, 40);
+        let bits: Vec<u64> = computed_floats(DType::F64, tr, tc).iter().map(|&b| b & !0x3).collect();
+        let cfg = TileConfig {
+            entropy: tile::Entropy::Static,
+            lt: 0,
+            lx: 0,
+            shape: tile::Shape { time: 2, space: 1, cross: 1 },
+            auto: true,
+            segment_rows: 0,
+            raw: RawKind::I32,
+        };
+        let mut variants = Variants::new(DType::F64, tr, tc, &bits, &cfg);
+        let plain = variants.encode(VARIANT_PREDICTED).len();
+        let high = variants.encode(VARIANT_PREDICTED_HIGH).len();
+        // Two known-zero bits per element are worth 2 bits each.
+        assert!((high as f64) < plain as f64 - 0.2 * (tr * tc) as f64, "{high} vs {plain}");
+        let mut out = Vec::new();
+        encode_bits_tile(DType::F64, tr, tc, &bits, &cfg, &mut out);
+        assert_eq!(out[0], VARIANT_PREDICTED_HIGH);
     }
 }

@@ -5,8 +5,10 @@ use crate::{CodecError, DType, MAX_TILE_AREA};
 
 /// First four bytes of every stream.
 pub const MAGIC: [u8; 4] = *b"DASP";
-/// The stream version this build writes and reads.
-pub const FORMAT_VERSION: u8 = 1;
+/// The newest stream version this build writes; it reads every version from 1 to this one. Version 2 added the
+/// lossless float variants 3 and 4 (docs/format.md): streams of modes 2 and 3 are written as version 2, all others
+/// as version 1, which decoders of version 1 still read.
+pub const FORMAT_VERSION: u8 = 2;
 pub(crate) const HEADER_LEN: usize = 52;
 pub(crate) const INDEX_ENTRY_LEN: usize = 8;
 /// A stream may not claim more than this many output bytes per input byte; bounds what a hostile header can make a
@@ -126,7 +128,7 @@ pub(crate) fn parse(s: &[u8]) -> Result<Header, CodecError> {
         return Err(CodecError::BadMagic);
     }
     let version = c.u8("version")?;
-    if version != FORMAT_VERSION {
+    if !(1..=FORMAT_VERSION).contains(&version) {
         return Err(CodecError::UnsupportedVersion(version));
     }
     let dtype = DType::from_code(c.u8("dtype")?).ok_or(CodecError::Corrupt { what: "dtype code", offset: 5 })?;

@@ -13,6 +13,7 @@
 
 extern crate alloc;
 
+pub mod bytes;
 pub mod rans;
 pub mod raw;
 pub mod rc;

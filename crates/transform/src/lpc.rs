@@ -211,10 +211,48 @@ impl Gram {
         } else {
             let want_rows = (max_samples / width).max(1);
             let step = (rows - first).div_ceil(want_rows).max(1);
-            let mut t = first;
-            while t < rows {
-                accumulate_run(x, &deltas, before, after, t * cols + int.col0, width, &mut span, &mut ata, &mut atb);
-                t += step;
+            let sampled = (first..rows).step_by(step);
+            if width >= GATHER_BELOW_WIDTH {
+                for t in sampled {
+                    accumulate_run(
+                        x,
+                        &deltas,
+                        before,
+                        after,
+                        t * cols + int.col0,
+                        width,
+                        &mut span,
+                        &mut ata,
+                        &mut atb,
+                    );
+                }
+            } else {
+                // A narrow interior makes runs of a few samples, each paying for the conversion of its whole
+                // neighbourhood (several rows) and for k^2 / 2 short dot products: gather the taps' values of
+                // many rows into columns first.
+                let mut columns = vec![0f64; (k + 1) * GATHER_BLOCK];
+                let mut block = Vec::with_capacity(GATHER_BLOCK);
+                let mut flush = |block: &mut Vec<usize>| {
+                    // Column by column, so each column is written contiguously.
+                    for i in 0..=k {
+                        let d = if i == k { 0 } else { deltas[i] };
+                        let column = &mut columns[i * GATHER_BLOCK..][..block.len()];
+                        for (v, &idx) in column.iter_mut().zip(block.iter()) {
+                            *v = x[(idx as isize - d) as usize] as f64;
+                        }
+                    }
+                    add_products(k, |i| &columns[i * GATHER_BLOCK..][..block.len()], &mut ata, &mut atb);
+                    block.clear();
+                };
+                for t in sampled {
+                    for idx in t * cols + int.col0..t * cols + int.col1 {
+                        block.push(idx);
+                        if block.len() == GATHER_BLOCK {
+                            flush(&mut block);
+                        }
+                    }
+                }
+                flush(&mut block);
             }
         }
         for i in 0..k {
@@ -273,16 +311,32 @@ fn accumulate_run(
     ata: &mut [f64],
     atb: &mut [f64],
 ) {
-    let k = deltas.len();
     span.clear();
     span.extend(x[start - before..start + len + after].iter().map(|&v| v as f64));
-    let y = &span[before..before + len];
+    let k = deltas.len();
+    // Column k is the predicted samples themselves.
+    let column = |i: usize| {
+        let d = if i == k { 0 } else { deltas[i] };
+        &span[(before as isize - d) as usize..][..len]
+    };
+    add_products(k, column, ata, atb);
+}
+
+/// Interiors narrower than this are gathered into columns by [`Gram::accumulate`] instead of read as runs.
+const GATHER_BELOW_WIDTH: usize = 64;
+/// Samples per gathered block.
+const GATHER_BLOCK: usize = 512;
+
+/// Adds the products of `k + 1` equally long columns (the taps' values, then the samples) to the lower triangle
+/// of `ata` (`k x k`) and to `atb`.
+#[inline(always)]
+fn add_products<'a>(k: usize, column: impl Fn(usize) -> &'a [f64], ata: &mut [f64], atb: &mut [f64]) {
+    let y = column(k);
     for i in 0..k {
-        let a = &span[(before as isize - deltas[i]) as usize..][..len];
+        let a = column(i);
         atb[i] += dot(a, y);
         for j in 0..=i {
-            let b = &span[(before as isize - deltas[j]) as usize..][..len];
-            ata[i * k + j] += dot(a, b);
+            ata[i * k + j] += dot(a, column(j));
         }
     }
 }

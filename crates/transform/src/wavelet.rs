@@ -18,9 +18,9 @@ fn forward_strided(x: &mut [i64], n: usize, stride: usize, tmp: &mut [i64]) {
     let nh = n / 2;
     let at = |x: &[i64], i: usize| x[i * stride];
     let (low, high) = tmp[..n].split_at_mut(nl);
-    for i in 0..nh {
+    for (i, h) in high.iter_mut().enumerate().take(nh) {
         let right = if 2 * i + 2 < n { at(x, 2 * i + 2) } else { at(x, 2 * i) };
-        high[i] = at(x, 2 * i + 1).wrapping_sub(at(x, 2 * i).wrapping_add(right) >> 1);
+        *h = at(x, 2 * i + 1).wrapping_sub(at(x, 2 * i).wrapping_add(right) >> 1);
     }
     for i in 0..nl {
         let dl = high[if i > 0 { i - 1 } else { 0 }];
