@@ -489,6 +489,10 @@ pub fn print_accuracy(h: &daspack::Header, stream: &[u8]) -> Result<()> {
             let exceptions = daspack::float_exceptions(stream)?.unwrap_or(0);
             if scale == 1.0 {
                 println!("accuracy    lossless: integers ({exceptions} exceptions)");
+            } else if h.dtype == daspack::DType::F32 && (scale as f32) as f64 != scale {
+                println!(
+                    "accuracy    lossless: scaled integers x {scale:e} in double precision ({exceptions} exceptions)"
+                );
             } else {
                 println!("accuracy    lossless: scaled integers x {scale:e} ({exceptions} exceptions)");
             }

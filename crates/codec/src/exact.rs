@@ -45,11 +45,14 @@ fn values(data: ArrayRef<'_>) -> Vec<f64> {
     }
 }
 
-/// `float(k) * scale` in the element type, as the decoder computes it.
+/// `float(k) * scale` as the decoder computes it: in the element type, except for float32 elements with a scale
+/// that is no float32 value, whose product is computed in f64 and then rounded to float32 (data converted to
+/// float32 after a double-precision calibration, like sentek's, fits no float32 scale).
 #[inline(always)]
 fn recon(dtype: DType, k: i64, scale: f64) -> f64 {
     match dtype {
-        DType::F32 => ((k as f32) * (scale as f32)) as f64,
+        DType::F32 if (scale as f32) as f64 == scale => ((k as f32) * (scale as f32)) as f64,
+        DType::F32 => ((k as f64) * scale) as f32 as f64,
         _ => (k as f64) * scale,
     }
 }
@@ -64,6 +67,40 @@ fn fits(dtype: DType, x: f64, scale: f64) -> Option<i64> {
     let r = recon(dtype, k, scale);
     // Bit equality: -0.0 and NaN never fit, so they become exceptions.
     (r.to_bits() == x.to_bits() && (dtype == DType::F64 || (r as f32).to_bits() == (x as f32).to_bits())).then_some(k)
+}
+
+/// For float32 elements `x` (given as f64) that are `float32(k * s)` with `k` an integer and `s` a double near
+/// `approx`: the scale that the most elements allow. Each element allows the interval of scales whose product with
+/// its `k = round(x / approx)` rounds to `x`; the answer is the middle of the stretch covered by the most intervals.
+/// `None` when no element constrains the scale or the scale found is a float32 value (the float32 product serves it).
+fn f64_scale_near(sample: &[f64], approx: f64) -> Option<f64> {
+    let mut ends: Vec<(f64, i32)> = Vec::with_capacity(2 * sample.len());
+    for &x in sample {
+        let k = (x / approx).round();
+        if !x.is_finite() || k == 0.0 || !(k.abs() <= MAX_K) {
+            continue;
+        }
+        let f = x as f32;
+        let (down, up) = (f32::from_bits(f.to_bits().wrapping_sub(1)), f32::from_bits(f.to_bits() + 1));
+        if !down.is_finite() || !up.is_finite() || f == 0.0 {
+            continue;
+        }
+        // The rounding interval of x, halfway to its neighbours, divided by k.
+        let (a, b) = ((x + down as f64) / 2.0 / k, (x + up as f64) / 2.0 / k);
+        let (a, b) = if a < b { (a, b) } else { (b, a) };
+        ends.push((a, 1));
+        ends.push((b, -1));
+    }
+    // Ends before starts at equal positions: intervals that only touch do not overlap.
+    ends.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
+    let (mut depth, mut best) = (0i32, (0i32, None));
+    for w in ends.windows(2) {
+        depth += w[0].1;
+        if depth > best.0 && w[1].0 > w[0].0 {
+            best = (depth, Some(w[0].0 + (w[1].0 - w[0].0) / 2.0));
+        }
+    }
+    best.1.filter(|&s| s.is_finite() && s > 0.0 && (s as f32) as f64 != s)
 }
 
 /// `ordered(x) - ordered(r)` when both are finite and it is at most [`MAX_ULP`] in magnitude.
@@ -127,8 +164,15 @@ impl FloatExact {
         let mut ranked: Vec<(usize, f64)> = candidates.iter().map(|&s| (count(s, pre_step), s)).collect();
         // Most fits first; the sort is stable, so among equals the earlier candidate stays first.
         ranked.sort_by_key(|&(fits, _)| std::cmp::Reverse(fits));
+        let mut finalists: Vec<f64> = ranked.iter().take(FINALISTS).map(|&(_, s)| s).collect();
+        if dtype == DType::F32 {
+            // Float32 data scaled in double precision fits no float32 scale exactly; look for the f64 scale near
+            // each finalist.
+            let refined: Vec<f64> = finalists.iter().filter_map(|&s| f64_scale_near(&sample, s)).collect();
+            finalists.extend(refined);
+        }
         let mut best = (0usize, 1.0);
-        for &(_, s) in ranked.iter().take(FINALISTS) {
+        for &s in &finalists {
             let n = count(s, 1);
             if n > best.0 {
                 best = (n, s);
@@ -284,7 +328,7 @@ fn decode_scaled(
             let d = d.clamp(-MAX_ULP, MAX_ULP);
             match dtype {
                 DType::F32 => {
-                    let r = ((k as f32) * (scale as f32)).to_bits();
+                    let r = (recon(dtype, k, scale) as f32).to_bits();
                     unordered32((ordered32(r) as i64).wrapping_add(d) as i32) as u64
                 }
                 _ => unordered64(ordered64(((k as f64) * scale).to_bits()).wrapping_add(d)),
@@ -835,6 +879,26 @@ mod tests {
         let s = 2.005_387e-9_f32;
         let scaled: Vec<f32> = (0..1000).map(|i| (((i * 37) % 201 - 100) as f32) * s).collect();
         assert_eq!(FloatExact::analyse(ArrayRef::F32(&scaled)), FloatExact::Scaled { scale: s as f64 });
+        // Calibrated in double precision, then stored as float32 (like sentek): no float32 scale fits, an f64 one does.
+        let s64 = 0.556_884_954_772_f64;
+        let calibrated: Vec<f32> = (0..5000).map(|i| (((i * 37) % 2001 - 1000) as f64 * s64) as f32).collect();
+        match FloatExact::analyse(ArrayRef::F32(&calibrated)) {
+            FloatExact::Scaled { scale } => {
+                assert_ne!((scale as f32) as f64, scale);
+                assert!(calibrated.iter().all(|&x| fits(DType::F32, x as f64, scale).is_some()));
+            }
+            other => panic!("{other:?}"),
+        }
+        let params = crate::Params { threads: 1, ..Default::default() };
+        let stream = crate::compress(ArrayRef::F32(&calibrated), 100, 50, &params).unwrap();
+        assert_eq!(crate::float_exceptions(&stream), Ok(Some(0)));
+        let (h, back) = crate::decompress(&stream, 1).unwrap();
+        assert_eq!(h.version, 2);
+        assert_eq!(back, ArrayBuf::F32(calibrated.clone()));
+        // A version 1 stream may not use a double-precision scale for float32.
+        let mut v1 = stream.clone();
+        v1[4] = 1;
+        assert!(matches!(crate::read_header(&v1), Err(CodecError::Corrupt { what: "float scale", .. })));
         let noise: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.731).sin() * 1e-3).collect();
         assert_eq!(FloatExact::analyse(ArrayRef::F64(&noise)), FloatExact::Bits);
     }

@@ -26,7 +26,8 @@ pub enum Mode {
     /// to the element type.
     FloatQuant { step: f64 },
     /// Lossless floats that are integers times `scale`: stored `k` means `float(k) * float(scale)` computed in the
-    /// element type, with per-tile exceptions holding exact bits.
+    /// element type (for float32 with a scale that is no float32 value, since version 2: computed in f64, then
+    /// rounded to float32), with per-tile exceptions holding exact bits.
     FloatScaled { scale: f64 },
     /// Lossless floats coded through an order-preserving map of their bits.
     FloatBits,
@@ -151,7 +152,8 @@ pub(crate) fn parse(s: &[u8]) -> Result<Header, CodecError> {
         }
         (2, true) => {
             let scale = f64::from_bits(step);
-            let representable = dtype == DType::F64 || (scale as f32) as f64 == scale;
+            // Version 1 knew only float32 scales for float32 elements; version 2 adds f64 scales (product in f64).
+            let representable = dtype == DType::F64 || version >= 2 || (scale as f32) as f64 == scale;
             if !(scale.is_finite() && scale > 0.0 && representable) {
                 return Err(CodecError::Corrupt { what: "float scale", offset: 40 });
             }
