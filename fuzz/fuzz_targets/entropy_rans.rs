@@ -1,8 +1,9 @@
 //! The static rANS model tables and decoder on hostile bytes: reading and decoding never panic; a table that
-//! reads is rewritten and read back to the same model; the decoded symbols and residuals survive a round trip.
+//! reads is rewritten and read back to the same model; the decoded symbols and residuals survive a round trip; the
+//! codec's fused residual decoder agrees with the symbol decoder and the raw bit reader.
 #![no_main]
 
-use daspack_entropy::rans::{self, RansDecoder, RansEncoder, StaticModel, NSYM};
+use daspack_entropy::rans::{self, RansDecoder, RansEncoder, ResidualDecoder, StaticModel, NSYM};
 use daspack_entropy::residual::context_of;
 use daspack_entropy::{RawReader, RawWriter, MAX_CONTEXTS};
 use daspack_fuzz::Bytes;
@@ -33,7 +34,23 @@ fuzz_target!(|data: &[u8]| {
         decoded.push((ctx, sym, r));
         energy = (energy + r.unsigned_abs().min(u32::MAX as u64)) / 2;
     }
-    let _ = dec.finish_ok();
+    let symbols_ok = dec.finish_ok();
+
+    // The fused decoder of the codec (symbols and raw bits together) gives the same residuals and verdicts, up to
+    // the first context without a table (after which the symbol decoder's residuals are arbitrary).
+    let mut fused = ResidualDecoder::new(&model, stream, raw_bytes);
+    let mut clean = true;
+    for &(ctx, _, r) in &decoded {
+        let (got, mag) = fused.get(ctx);
+        clean &= model.has(ctx % MAX_CONTEXTS);
+        if clean {
+            assert_eq!((got, mag), (r, r.unsigned_abs().min(u32::MAX as u64) as u32));
+        }
+    }
+    assert_eq!(fused.finish_ok(), symbols_ok);
+    if clean {
+        assert_eq!(fused.raw_overrun(), raw.overrun());
+    }
 
     // Residual values round trip through symbol_of/residual_of whatever the symbols were.
     let mut rw = RawWriter::new();

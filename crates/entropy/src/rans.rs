@@ -3,8 +3,9 @@
 //! The encoder sees all residuals of a tile before coding them, so it counts the symbols of every context,
 //! normalises the counts to frequencies summing to 2^10 per context (small lookup tables stay in cache), stores those tables, and codes the symbols with
 //! rANS (32-bit state, 16-bit renormalisation, two interleaved states so consecutive symbols do not wait on each
-//! other). The decoder needs one table lookup and one multiply per symbol, where the adaptive binary coder needs
-//! several dependent binary decisions.
+//! other). The decoder needs two small table lookups (slot to symbol, then its frequency) and one multiply per
+//! symbol, where the adaptive binary coder needs several dependent binary decisions; [`ResidualDecoder`] reads
+//! the residual's raw bits alongside.
 //!
 //! Residual symbols (see [`symbol_of`]): 0 for zero, 1 for +-1, and `2k - 2 + b` for magnitudes of bit length
 //! `k` in 2..=64 whose bit below the leading one is `b`. Sign and the remaining low bits go to the raw bit stream
@@ -12,6 +13,7 @@
 
 use crate::raw::{RawReader, RawWriter};
 use crate::residual::MAX_CONTEXTS;
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -118,9 +120,20 @@ impl StaticModel {
         let cum = freq
             .iter()
             .map(|f| {
+                // (Decoding a small tile reads a whole model: absent contexts and the zero tail of present ones,
+                // most of the table, are skipped rather than summed.)
                 let mut c = [0u16; NSYM + 1];
+                if f.iter().fold(0, |a, &v| a | v) == 0 {
+                    return c;
+                }
                 for s in 0..NSYM {
                     c[s + 1] = c[s] + f[s];
+                    if c[s + 1] as u32 == TOTAL {
+                        // Every context sums to TOTAL (`from_counts`, `read`): the rest are zeros.
+                        debug_assert!(f[s + 1..].iter().all(|&v| v == 0));
+                        c[s + 2..].fill(TOTAL as u16);
+                        break;
+                    }
                 }
                 c
             })
@@ -230,7 +243,7 @@ impl Default for RansEncoder {
 
 impl RansEncoder {
     pub fn new() -> Self {
-        let reciprocal = (0..=TOTAL as u64).map(|f| if f == 0 { 0 } else { (1u64 << 63) / f + 1 }).collect();
+        let reciprocal = (0..=TOTAL as u64).map(|f| (1u64 << 63).checked_div(f).map_or(0, |q| q + 1)).collect();
         RansEncoder { state: [RANS_L; 2], words: Vec::new(), reciprocal }
     }
 
@@ -266,82 +279,324 @@ impl RansEncoder {
     }
 }
 
-/// rANS decoder with a slot-to-symbol lookup table per context. Reading past the input yields zero words and is
-/// reported by [`RansDecoder::finish_ok`]; an absent context decodes symbol 0 and marks the stream corrupt.
+/// Context rows of the decoder's tables: the contexts, and 6 more that repeat the last one, so that a context
+/// computed from a local energy needs no clamping (see [`ResidualDecoder::get_energy`]).
+const ROWS: usize = MAX_CONTEXTS + 6;
+/// Codes of a symbol (see [`code_of`]).
+const CODES: usize = 256;
+
+/// The code of symbol `s`: `n | lead << 6`, with `n` the number of raw bits that follow it and `lead` the
+/// magnitude's bits above them (0, 1, or `1 top`). A one-to-one relabelling of the symbols from which the decoder
+/// reads both without arithmetic.
+const fn code_of(s: usize) -> u8 {
+    match s {
+        0 => 0,
+        1 => 1 | 1 << 6,
+        s => ((s / 2) | (2 | (s & 1)) << 6) as u8,
+    }
+}
+
+/// The symbol of code `c` (inverse of [`code_of`]).
+const fn symbol_of_code(c: u8) -> u8 {
+    let (n, lead) = (c & 63, c >> 6);
+    if lead >= 2 {
+        2 * n + (lead & 1)
+    } else {
+        lead
+    }
+}
+
+/// The decoder's table of one context (2 KiB: the hot contexts stay in the L1 cache).
+#[derive(Clone)]
+struct Row {
+    /// Slot -> the code of the symbol owning it; all 0 for a context without a table.
+    codes: [u8; TOTAL as usize],
+    /// Code -> `freq | cum << 16`; 0 (frequency 0, which flags corruption) for code 0 of a context without a
+    /// table. Entries that no slot refers to are never read.
+    cells: [u32; CODES],
+}
+
+/// The rows of `model`'s present contexts filled in; rows past the last context repeat it.
+fn rows(model: &StaticModel) -> Box<[Row; ROWS]> {
+    let empty = Row { codes: [0; TOTAL as usize], cells: [0; CODES] };
+    let mut rows: Box<[Row; ROWS]> = match vec![empty; ROWS].into_boxed_slice().try_into() {
+        Ok(rows) => rows,
+        Err(_) => unreachable!("ROWS rows"),
+    };
+    for (i, row) in rows.iter_mut().enumerate() {
+        let ctx = i.min(MAX_CONTEXTS - 1);
+        if !model.has(ctx) {
+            continue;
+        }
+        for s in 0..NSYM {
+            let (c, f) = (model.cum[ctx][s] as usize, model.freq[ctx][s] as usize);
+            if c == TOTAL as usize {
+                // The symbols left all have frequency 0 (usually most of them).
+                break;
+            }
+            if f > 0 {
+                let code = code_of(s);
+                row.codes[c..c + f].fill(code);
+                row.cells[code as usize] = f as u32 | (c as u32) << 16;
+            }
+        }
+    }
+    rows
+}
+
+/// rANS decoder: per context a byte table from slot to symbol code and the frequency and cumulative frequency
+/// of each code (2 KiB per context; only the model's contexts are filled). Reading past the input yields zero
+/// words, and a context without a table marks the stream corrupt; both are reported by
+/// [`RansDecoder::finish_ok`].
 pub struct RansDecoder<'a> {
-    state: [u32; 2],
+    /// State of the next symbol, and of the one after it (the two interleaved states take turns).
+    x: u32,
+    y: u32,
     buf: &'a [u8],
     pos: usize,
-    /// Per context and slot, the symbol owning the slot packed with what the state update needs:
-    /// `sym | freq << 8 | (slot - cum) << 20` (0 for contexts without a table: frequency 0 flags corruption).
-    /// One load per symbol instead of three dependent ones.
-    lookup: Vec<u32>,
+    rows: Box<[Row; ROWS]>,
     corrupt: bool,
+    /// Parity of the index [`RansDecoder::get`] expects next (`x` is the state of that parity).
+    parity: usize,
 }
 
 impl<'a> RansDecoder<'a> {
+    // Inlined (the tables are built out of line) so that a decoder on the caller's stack never has its address
+    // taken: its fields then live in registers in the decoding loop.
+    #[inline(always)]
     pub fn new(model: &StaticModel, buf: &'a [u8]) -> Self {
-        let mut lookup = vec![0u32; MAX_CONTEXTS * TOTAL as usize];
-        for ctx in 0..MAX_CONTEXTS {
-            if !model.has(ctx) {
-                continue;
-            }
-            let table = &mut lookup[ctx * TOTAL as usize..(ctx + 1) * TOTAL as usize];
-            for s in 0..NSYM {
-                let (c, f) = (model.cum[ctx][s] as usize, model.freq[ctx][s] as usize);
-                for (k, e) in table[c..c + f].iter_mut().enumerate() {
-                    *e = s as u32 | (f as u32) << 8 | (k as u32) << 20;
-                }
-            }
-        }
-        let mut d = RansDecoder { state: [0; 2], buf, pos: 0, lookup, corrupt: false };
+        let mut d = RansDecoder { x: 0, y: 0, buf, pos: 0, rows: rows(model), corrupt: false, parity: 0 };
+        let mut init = [0u32; 2];
         for i in (0..2).rev() {
-            let hi = d.word() as u32;
-            let lo = d.word() as u32;
-            d.state[i] = (hi << 16) | lo;
+            let hi = d.peek();
+            d.pos += 2;
+            let lo = d.peek();
+            d.pos += 2;
+            init[i] = (hi << 16) | lo;
         }
+        (d.x, d.y) = (init[0], init[1]);
         d
     }
 
+    /// The 16-bit word at the read position (zero past the end of the input).
     #[inline(always)]
-    fn word(&mut self) -> u16 {
-        let w = match self.buf.get(self.pos..self.pos + 2) {
-            Some(b) => u16::from_le_bytes([b[0], b[1]]),
+    fn peek(&self) -> u32 {
+        // (The mask, which never changes the position, tells the compiler that `pos + 2` cannot overflow: one
+        // bound check instead of two.)
+        let pos = self.pos & (usize::MAX >> 1);
+        match self.buf.get(pos..pos + 2) {
+            Some(b) => u16::from_le_bytes([b[0], b[1]]) as u32,
             None => 0,
-        };
-        self.pos += 2;
-        w
+        }
     }
 
-    /// Decodes the `i`-th symbol, in context `ctx`.
+    /// Decodes the `i`-th symbol, in context `ctx` (the parity of `i` picks the interleaved state, as in
+    /// [`RansEncoder::put`]; symbols are decoded with `i` ascending).
     #[inline(always)]
     pub fn get(&mut self, _model: &StaticModel, ctx: usize, i: usize) -> u8 {
-        let x = self.state[i & 1];
+        if i & 1 != self.parity {
+            (self.x, self.y) = (self.y, self.x);
+        }
+        self.parity = (i & 1) ^ 1;
+        symbol_of_code(self.code(ctx % MAX_CONTEXTS))
+    }
+
+    /// Decodes the code of the next symbol, in table row `row` (rows past the table use the last one). The hot
+    /// path of [`ResidualDecoder`], which decodes in order: it leaves `parity` alone.
+    #[inline(always)]
+    fn code(&mut self, row: usize) -> u8 {
+        let x = self.x;
         let slot = x & (TOTAL - 1);
-        let e = self.lookup[(ctx % MAX_CONTEXTS) * TOTAL as usize + slot as usize];
-        let f = (e >> 8) & 0xFFF;
+        let t = match self.rows.get(row) {
+            Some(t) => t,
+            None => last_row(&self.rows),
+        };
+        let c = t.codes[slot as usize];
+        let cell = t.cells[c as usize];
+        let f = cell & 0xFFFF;
         if f == 0 {
-            self.corrupt = true;
-            return 0;
+            // Never taken by a valid stream (a present context has a symbol of nonzero frequency in every slot).
+            self.corrupt = flag_corrupt();
         }
-        let mut x = f.wrapping_mul(x >> SCALE_BITS).wrapping_add(e >> 20);
-        if x < RANS_L {
-            x = (x << 16) | self.word() as u32;
-        }
-        self.state[i & 1] = x;
-        e as u8
+        let x = f.wrapping_mul(x >> SCALE_BITS).wrapping_add(slot).wrapping_sub(cell >> 16);
+        // Renormalise without a branch (it is taken about once in a few symbols, unpredictably): one word always
+        // suffices, since `x >= 2^6` after any step from a state of at least 2^16.
+        let need = (x < RANS_L) as u32;
+        let w = self.peek();
+        let x = (x << (16 * need)) | (w & need.wrapping_neg());
+        self.pos += 2 * need as usize;
+        self.x = self.y;
+        self.y = x;
+        c
     }
 
     /// True when the stream decoded cleanly: no absent context was hit, no byte was read past the input, the
     /// input was consumed exactly, and both states returned to their initial value.
     pub fn finish_ok(&self) -> bool {
-        !self.corrupt && self.pos == self.buf.len() && self.state == [RANS_L; 2]
+        !self.corrupt && self.pos == self.buf.len() && self.x == RANS_L && self.y == RANS_L
+    }
+}
+
+/// The last row (the one of contexts beyond the table), out of line: the row lookup's bound check stays a
+/// never-taken branch.
+#[cold]
+#[inline(never)]
+fn last_row(rows: &[Row; ROWS]) -> &Row {
+    &rows[ROWS - 1]
+}
+
+/// `true`, out of line: keeps the corruption check of the decoding loop a never-taken branch.
+#[cold]
+#[inline(never)]
+fn flag_corrupt() -> bool {
+    true
+}
+
+/// Reads the raw bit stream written by [`RawWriter`] for the static decoder from a bit position: the next 57 or
+/// more bits are one unaligned load and a shift, which depends only on the previous field's width and so runs
+/// while the symbol is being looked up.
+#[derive(Clone, Copy)]
+struct RawBits<'a> {
+    buf: &'a [u8],
+    /// Bits read so far.
+    pos: usize,
+}
+
+impl<'a> RawBits<'a> {
+    #[inline(always)]
+    fn new(buf: &'a [u8]) -> Self {
+        RawBits { buf, pos: 0 }
+    }
+
+    /// The bits from the read position on (at least 57 valid; zeros past the end of the input).
+    #[inline(always)]
+    fn peek(&self) -> u64 {
+        let byte = self.pos >> 3;
+        let w = match self.buf.get(byte..byte + 8) {
+            Some(b) => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+            None => load_tail(self.buf, byte),
+        };
+        w >> (self.pos & 7)
+    }
+
+    /// Takes `n <= 64` bits.
+    fn take_long(&mut self, n: u32) -> u64 {
+        let lo = self.peek() & 0xFFFF_FFFF;
+        self.pos += 32.min(n as usize);
+        let hi = self.peek() & ((1u64 << n.saturating_sub(32)) - 1);
+        self.pos += n.saturating_sub(32) as usize;
+        lo | hi << 32
+    }
+
+    /// True when more bits were read than the input held.
+    fn overrun(&self) -> bool {
+        self.pos as u64 > self.buf.len() as u64 * 8
+    }
+}
+
+/// The bytes of `buf` from `pos` on, zero-padded to eight (a free function of values, so that the hot decoder's
+/// fields stay in registers).
+#[cold]
+#[inline(never)]
+fn load_tail(buf: &[u8], pos: usize) -> u64 {
+    let mut b = [0u8; 8];
+    if let Some(rest) = buf.get(pos..) {
+        let n = rest.len().min(8);
+        b[..n].copy_from_slice(&rest[..n]);
+    }
+    u64::from_le_bytes(b)
+}
+
+/// The table row of the context [`context_of`](crate::residual::context_of)`(energy)`, without its clamping:
+/// rows past the last context repeat it, and an energy below 2^35 (at most 8 magnitudes of 32 bits) has a row
+/// below [`ROWS`]; larger ones fall back to the last row through the row lookup's bound check.
+#[inline(always)]
+fn row_of_energy(energy: u64) -> usize {
+    if energy < 2 {
+        energy as usize
+    } else {
+        let l = 64 - energy.leading_zeros() as usize;
+        2 * l - 2 + ((energy >> (l - 2)) & 1) as usize
+    }
+}
+
+/// A residual with more than 31 raw bits (magnitudes of 2^31 and above), out of line; takes and returns the bit
+/// reader by value so that the hot path keeps it in registers.
+#[cold]
+#[inline(never)]
+fn long_residual(mut raw: RawBits, code: u8) -> (i64, u32, RawBits) {
+    let (n, lead) = ((code & 63) as u32, (code >> 6) as u64);
+    let field = raw.take_long(n);
+    // n >= 32: `lead << n` could lose bits, so the magnitude is assembled below the leading one.
+    let m = (lead << (n - 1)) | (field >> 1);
+    let v = m as i64;
+    let r = if field & 1 == 1 { v.wrapping_neg() } else { v };
+    (r, r.unsigned_abs().min(u32::MAX as u64) as u32, raw)
+}
+
+/// The static decoder of residuals: symbols from the rANS stream, their sign and low bits from the raw stream
+/// (the inverse of [`RansEncoder`] with [`symbol_of`]).
+pub struct ResidualDecoder<'a> {
+    rans: RansDecoder<'a>,
+    raw: RawBits<'a>,
+}
+
+impl<'a> ResidualDecoder<'a> {
+    /// A decoder of the symbol stream `coded` (tables `model`) and the raw bit stream `raw`.
+    #[inline(always)]
+    pub fn new(model: &StaticModel, coded: &'a [u8], raw: &'a [u8]) -> Self {
+        ResidualDecoder { rans: RansDecoder::new(model, coded), raw: RawBits::new(raw) }
+    }
+
+    /// Decodes the next residual, in context `ctx`, with its magnitude `|r|` saturated to `u32::MAX`. Never
+    /// panics.
+    #[inline(always)]
+    pub fn get(&mut self, ctx: usize) -> (i64, u32) {
+        self.residual(ctx % MAX_CONTEXTS)
+    }
+
+    /// As [`get`](Self::get) in the context [`context_of`](crate::residual::context_of)`(energy)` of a local
+    /// energy, computed here without its clamping (the tables repeat the last context): one step shorter on the
+    /// decoder's critical path.
+    #[inline(always)]
+    pub fn get_energy(&mut self, energy: u64) -> (i64, u32) {
+        self.residual(row_of_energy(energy))
+    }
+
+    #[inline(always)]
+    fn residual(&mut self, row: usize) -> (i64, u32) {
+        let bits = self.raw.peek();
+        let code = self.rans.code(row);
+        let n = (code & 63) as u32;
+        if n > 31 {
+            let (r, m, raw) = long_residual(self.raw, code);
+            self.raw = raw;
+            return (r, m);
+        }
+        let field = bits & ((1u64 << n) - 1);
+        self.raw.pos += n as usize;
+        // n <= 31, so the magnitude is below 2^32.
+        let m = (((code >> 6) as u64) << n | field) >> 1;
+        let v = m as i64;
+        let r = if field & 1 == 1 { v.wrapping_neg() } else { v };
+        (r, m as u32)
+    }
+
+    /// True when the symbol stream decoded cleanly (see [`RansDecoder::finish_ok`]).
+    pub fn finish_ok(&self) -> bool {
+        self.rans.finish_ok()
+    }
+
+    /// True when more raw bits were read than the raw stream held (beyond the zero padding of its last byte).
+    pub fn raw_overrun(&self) -> bool {
+        self.raw.overrun()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::residual::context_of;
 
     fn residuals() -> Vec<(usize, i64)> {
         let mut s = 7u64;
@@ -424,6 +679,145 @@ mod tests {
     }
 
     #[test]
+    fn symbol_codes_are_a_relabelling_with_the_raw_widths() {
+        let mut seen = [false; 256];
+        for s in 0..NSYM {
+            let c = code_of(s);
+            assert!(!seen[c as usize]);
+            seen[c as usize] = true;
+            assert_eq!(symbol_of_code(c) as usize, s);
+            // The code's width is the raw field `symbol_of` writes for a (negative) residual of that symbol.
+            let k = if s < 2 { s as u32 } else { (s as u32 + 2) / 2 };
+            let m = match s {
+                0 | 1 => s as i64,
+                126 => i64::MIN,
+                // Magnitudes of 2^63 + 2^62 and above are no residual: the encoder never writes symbol 127.
+                127 => continue,
+                _ => -((2 | (s as i64 & 1)) << (k - 2)),
+            };
+            let mut raw = RawWriter::new();
+            assert_eq!(symbol_of(m, &mut raw) as usize, s);
+            assert_eq!(raw.bit_len(), (c & 63) as u64, "symbol {s}");
+        }
+    }
+
+    #[test]
+    fn energy_rows_match_the_contexts() {
+        let mut es: Vec<u64> = (0..5000).collect();
+        for b in 2..64 {
+            for d in [-2i64, -1, 0, 1, 2] {
+                let e = (1u64 << b).wrapping_add(d as u64);
+                es.extend([e, e | 1 << (b - 1), 3 << (b - 1)]);
+            }
+        }
+        es.extend([u64::MAX, 6 * u32::MAX as u64, (1 << 35) - 1]);
+        for e in es {
+            let row = row_of_energy(e);
+            assert_eq!(row.min(MAX_CONTEXTS - 1), context_of(e), "e = {e}");
+            assert!(e >= 1 << 35 || row < ROWS, "e = {e}");
+        }
+    }
+
+    /// Energies of the `get_energy` calls of the tests below: context `c` asks for `ENERGIES[c % 6] << (c / 2)`.
+    const ENERGIES: [u64; 6] = [0, 1, 2, 3, 5, 7];
+
+    /// The static decoder against the symbol decoder with [`residual_of`] and [`RawReader`]: the same residuals,
+    /// magnitudes and verdicts, on valid streams and on garbage.
+    fn assert_decoders_agree(model: &StaticModel, coded: &[u8], raw: &[u8], ctxs: &[usize]) -> bool {
+        let mut a = ResidualDecoder::new(model, coded, raw);
+        let mut b = RansDecoder::new(model, coded);
+        let mut rr = RawReader::new(raw);
+        for (i, &c) in ctxs.iter().enumerate() {
+            let e = ENERGIES[c % 6] << (c / 2);
+            let (r, m) = if i.is_multiple_of(2) { a.get(c) } else { a.get_energy(e) };
+            let sym = b.get(model, if i.is_multiple_of(2) { c } else { context_of(e) }, i);
+            if !b.corrupt {
+                assert_eq!(r, residual_of(sym, &mut rr), "residual {i}");
+                assert_eq!(m, r.unsigned_abs().min(u32::MAX as u64) as u32);
+            }
+        }
+        assert_eq!(a.finish_ok(), b.finish_ok());
+        if !b.corrupt {
+            assert_eq!(a.raw_overrun(), rr.overrun());
+        }
+        a.finish_ok() && !a.raw_overrun()
+    }
+
+    #[test]
+    fn residual_decoder_matches_symbols_and_raw_reader() {
+        let mut data = residuals();
+        // Magnitudes of every width, the largest ones included (raw fields wider than 31 bits).
+        for k in 0..64 {
+            for sign in [1i64, -1] {
+                data.push((k % 7, sign.wrapping_mul(1i64.wrapping_shl(k as u32) | 1)));
+                data.push((60 + k % 4, sign.wrapping_mul(((1u64 << k) | (1u64 << k >> 1)) as i64)));
+            }
+        }
+        data.extend([(5, i64::MIN), (5, i64::MAX), (5, -i64::MAX), (63, 1 << 40)]);
+        // Contexts as the energies of the `get_energy` calls (every other residual) give them.
+        let ctx_of = |i: usize, c: usize| if i.is_multiple_of(2) { c } else { context_of(ENERGIES[c % 6] << (c / 2)) };
+        let ctxs: Vec<usize> = data.iter().map(|&(c, _)| c % MAX_CONTEXTS).collect();
+        let mut raw = RawWriter::new();
+        let syms: Vec<(usize, u8)> =
+            data.iter().enumerate().map(|(i, &(c, r))| (ctx_of(i, c % MAX_CONTEXTS), symbol_of(r, &mut raw))).collect();
+        let mut counts = vec![[0u32; NSYM]; MAX_CONTEXTS];
+        for &(c, s) in &syms {
+            counts[c][s as usize] += 1;
+        }
+        let model = StaticModel::from_counts(&counts);
+        let mut enc = RansEncoder::new();
+        for (i, &(c, s)) in syms.iter().enumerate().rev() {
+            enc.put(&model, c, s, i);
+        }
+        let coded = enc.finish();
+        let raw = raw.finish();
+        let mut dec = ResidualDecoder::new(&model, &coded, &raw);
+        for (i, (&c, &(_, r))) in ctxs.iter().zip(&data).enumerate() {
+            let got = if i.is_multiple_of(2) { dec.get(c) } else { dec.get_energy(ENERGIES[c % 6] << (c / 2)) };
+            assert_eq!(got, (r, r.unsigned_abs().min(u32::MAX as u64) as u32), "residual {i}");
+        }
+        assert!(dec.finish_ok() && !dec.raw_overrun());
+        assert!(assert_decoders_agree(&model, &coded, &raw, &ctxs));
+        // Truncated streams, flipped bytes and garbage: never a panic, the same residuals and verdicts.
+        assert!(!assert_decoders_agree(&model, &coded, &raw[..raw.len() - 1], &ctxs));
+        assert!(!assert_decoders_agree(&model, &coded[..coded.len() - 2], &raw, &ctxs));
+        let mut s = 99u64;
+        for trial in 0..200 {
+            let mut next = || {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (s >> 33) as usize
+            };
+            let (mut c2, mut r2) = (coded.clone(), raw.clone());
+            let at = next() % c2.len();
+            c2[at] ^= 1 << (next() % 8);
+            let at = next() % r2.len();
+            r2[at] ^= 1 << (next() % 8);
+            c2.truncate(c2.len() - next() % 3 * (trial % 2));
+            r2.truncate(r2.len() - next() % 9 * (trial % 3 / 2));
+            assert_decoders_agree(&model, &c2, &r2, &ctxs);
+            let garbage: Vec<u8> = (0..next() % 64).map(|_| next() as u8).collect();
+            assert!(!assert_decoders_agree(&model, &garbage, &garbage, &ctxs[..next() % 300]));
+        }
+        // A context without a table marks the stream corrupt.
+        let mut only = vec![[0u32; NSYM]; MAX_CONTEXTS];
+        only[0][0] = 1;
+        let m0 = StaticModel::from_counts(&only);
+        let mut enc = RansEncoder::new();
+        for i in (0..10).rev() {
+            enc.put(&m0, 0, 0, i);
+        }
+        let coded0 = enc.finish();
+        let mut dec = ResidualDecoder::new(&m0, &coded0, &[]);
+        (0..10).for_each(|_| assert_eq!(dec.get(0), (0, 0)));
+        assert!(dec.finish_ok() && !dec.raw_overrun());
+        let mut dec = ResidualDecoder::new(&m0, &coded0, &[]);
+        (0..10).for_each(|i| {
+            dec.get_energy(if i == 4 { 2 } else { 0 });
+        });
+        assert!(!dec.finish_ok());
+    }
+
+    #[test]
     fn a_context_with_one_symbol_round_trips() {
         // Regression: a frequency of the full scale made the encoder's renormalisation bound overflow u32.
         let mut counts = vec![[0u32; NSYM]; MAX_CONTEXTS];
@@ -441,6 +835,17 @@ mod tests {
         let mut dec = RansDecoder::new(&model, &stream);
         for (i, &(c, s)) in syms.iter().enumerate() {
             assert_eq!(dec.get(&model, c, i), s);
+        }
+        assert!(dec.finish_ok());
+        // Indices starting at 1: the parity, not the count, picks the state.
+        let mut enc = RansEncoder::new();
+        for (i, &(c, s)) in syms.iter().enumerate().rev() {
+            enc.put(&model, c, s, i + 1);
+        }
+        let stream = enc.finish();
+        let mut dec = RansDecoder::new(&model, &stream);
+        for (i, &(c, s)) in syms.iter().enumerate() {
+            assert_eq!(dec.get(&model, c, i + 1), s);
         }
         assert!(dec.finish_ok());
     }
