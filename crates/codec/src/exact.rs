@@ -24,6 +24,8 @@ const ANALYSIS_SAMPLES: usize = 1 << 16;
 const PRE_SAMPLES: usize = 2048;
 /// Candidate scales counted on all examined elements.
 const FINALISTS: usize = 3;
+/// Elements whose scale intervals locate a float32 array's double-precision scale.
+const REFINE_SAMPLES: usize = 8192;
 /// Mode 2 is chosen when at least this fraction of the examined elements fits the scale bit-exactly.
 const MIN_FIT: f64 = 0.5;
 
@@ -164,18 +166,23 @@ impl FloatExact {
         let mut ranked: Vec<(usize, f64)> = candidates.iter().map(|&s| (count(s, pre_step), s)).collect();
         // Most fits first; the sort is stable, so among equals the earlier candidate stays first.
         ranked.sort_by_key(|&(fits, _)| std::cmp::Reverse(fits));
-        let mut finalists: Vec<f64> = ranked.iter().take(FINALISTS).map(|&(_, s)| s).collect();
-        if dtype == DType::F32 {
-            // Float32 data scaled in double precision fits no float32 scale exactly; look for the f64 scale near
-            // each finalist.
-            let refined: Vec<f64> = finalists.iter().filter_map(|&s| f64_scale_near(&sample, s)).collect();
-            finalists.extend(refined);
-        }
+        let finalists: Vec<f64> = ranked.iter().take(FINALISTS).map(|&(_, s)| s).collect();
         let mut best = (0usize, 1.0);
         for &s in &finalists {
             let n = count(s, 1);
             if n > best.0 {
                 best = (n, s);
+            }
+        }
+        if dtype == DType::F32 && best.0 < sample.len() {
+            // Float32 data scaled in double precision fits no float32 scale exactly; look for the f64 scale near
+            // each finalist (on a sub-sample: the scale is pinned down long before 2^16 intervals).
+            let sub: Vec<f64> = sample.iter().step_by((sample.len() / REFINE_SAMPLES).max(1)).copied().collect();
+            for s in finalists.iter().filter_map(|&s| f64_scale_near(&sub, s)) {
+                let n = count(s, 1);
+                if n > best.0 {
+                    best = (n, s);
+                }
             }
         }
         if best.0 as f64 >= MIN_FIT * sample.len() as f64 {

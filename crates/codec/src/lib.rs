@@ -203,23 +203,24 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
     // Genuine floats (mode 3) have no use for channel tiles: their variants are mostly not predictive.
     let genuine_floats = matches!(elems, Elements::Exact(FloatExact::Bits));
     let mut done = Vec::new();
-    if params.auto
-        && params.block_width == 0
-        && !genuine_floats
-        && rows > 0
-        && (2..=CHANNEL_TILES_MAX_COLS).contains(&cols)
-    {
-        let first_row;
-        (bw, first_row) = choose_channel_tiles(rows, cols, bh, &workers, &encode_region)?;
-        done = first_row;
+    if params.auto && params.block_width == 0 && !genuine_floats && rows > 0 && CHANNEL_TILES_COLS.contains(&cols) {
+        (bw, done) = choose_channel_tiles(rows, cols, bh, &workers, &encode_region)?;
     }
     let grid = TileGrid::new(rows, cols, bh, bw);
-    let rest = workers.map(done.len()..grid.count(), |i| {
-        let (r0, c0, tr, tc) = grid.tile(i);
+    // Tiles the choice above already coded are kept; the others are coded now.
+    let mut coded: Vec<Option<Vec<u8>>> = vec![None; grid.count()];
+    for (i, tile) in done {
+        coded[i] = Some(tile);
+    }
+    let todo: Vec<usize> = (0..grid.count()).filter(|&i| coded[i].is_none()).collect();
+    let fresh = workers.map(0..todo.len(), |j| {
+        let (r0, c0, tr, tc) = grid.tile(todo[j]);
         encode_region(r0, c0, tr, tc)
     });
-    let tiles: Vec<Result<Vec<u8>, CodecError>> = done.into_iter().map(Ok).chain(rest).collect();
-    let tiles = tiles.into_iter().collect::<Result<Vec<_>, _>>()?;
+    for (j, tile) in fresh.into_iter().enumerate() {
+        coded[todo[j]] = Some(tile?);
+    }
+    let tiles: Vec<Vec<u8>> = coded.into_iter().map(Option::unwrap_or_default).collect();
     let header = Header {
         // Only lossless floats can use what version 2 added; everything else stays readable by version 1 decoders.
         version: if matches!(elems, Elements::Exact(_)) { FORMAT_VERSION } else { 1 },
@@ -236,37 +237,43 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
     Ok(format::assemble(&header, tiles))
 }
 
-/// Arrays at most this wide are tried as tiles of one channel (their automatic 2-D tiles are the full width).
-const CHANNEL_TILES_MAX_COLS: usize = 64;
+/// Arrays this wide are tried as tiles of one channel (their automatic 2-D tiles are the full width). With fewer
+/// channels the trial costs more than the whole 2-D coding (and the corpus' 3-channel seismometer file codes 5 %
+/// larger as channels).
+const CHANNEL_TILES_COLS: std::ops::RangeInclusive<usize> = 8..=64;
+/// Channels coded alone in the trial.
+const CHANNEL_TRIAL_CHANNELS: usize = 8;
 
 /// Chooses the tile width of a narrow array: its full width (2-D prediction and contexts), or one channel (each
 /// channel predicted along time with its own coefficients, 1-D contexts). Measured on the corpus: the channels of
-/// porotomo_silixa_gdr_f32int and sentek code 4 % and 3 % smaller alone, those of etna and optodas 5 % and 2 %
-/// larger. The first tile row (`bh` rows) is coded both ways, and channel tiles must win by 1 %. A band of a few
-/// thousand rows would mislead: each channel tile pays for its own tables and coefficients, a cost that only a
-/// full tile height spreads thin. The winner's tiles are kept as the first tiles of the stream, so only the
-/// loser's coding of one tile row is extra work. Returns the tile width and those tiles.
+/// porotomo_silixa_gdr_f32int and sentek code 4 % and 3 % smaller alone, those of optodas 2 % larger. The first
+/// tile row (`bh` rows, so that each channel tile pays for its own tables and coefficients as it will in the
+/// stream) is coded as a 2-D tile, and [`CHANNEL_TRIAL_CHANNELS`] evenly spread channels of it alone; channel tiles
+/// must win by 1 % (their size scaled to all channels). Returns the tile width and the tiles already coded, by
+/// index in the grid of that width.
 fn choose_channel_tiles(
     rows: usize,
     cols: usize,
     bh: usize,
     workers: &Workers,
     encode_region: &(impl Fn(usize, usize, usize, usize) -> Result<Vec<u8>, CodecError> + Sync),
-) -> Result<(usize, Vec<Vec<u8>>), CodecError> {
+) -> Result<(usize, Vec<(usize, Vec<u8>)>), CodecError> {
     let h = bh.min(rows);
-    // Job 0 is the 2-D tile, job c + 1 channel c.
-    let jobs = workers.map(0..cols + 1, |j| {
-        let (c0, tc) = if j == 0 { (0, cols) } else { (j - 1, 1) };
+    let k = CHANNEL_TRIAL_CHANNELS.min(cols);
+    let channels: Vec<usize> = (0..k).map(|j| j * cols / k + cols / (2 * k)).collect();
+    // Job 0 is the 2-D tile, job j + 1 channel channels[j].
+    let jobs = workers.map(0..k + 1, |j| {
+        let (c0, tc) = if j == 0 { (0, cols) } else { (channels[j - 1], 1) };
         encode_region(0, c0, h, tc)
     });
     let mut tiles = jobs.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let channels: usize = tiles[1..].iter().map(|t| t.len()).sum();
-    if channels * 100 < tiles[0].len() * 99 {
-        tiles.remove(0);
-        Ok((1, tiles))
+    let alone: usize = tiles[1..].iter().map(|t| t.len()).sum();
+    if (alone as u128) * (cols as u128) * 100 < (tiles[0].len() as u128) * (k as u128) * 99 {
+        // In the grid of one-channel tiles, tile c of the first tile row is channel c.
+        Ok((1, channels.into_iter().zip(tiles.drain(1..)).collect()))
     } else {
         tiles.truncate(1);
-        Ok((cols, tiles))
+        Ok((cols, tiles.into_iter().map(|t| (0, t)).collect()))
     }
 }
 

@@ -221,6 +221,7 @@ fn encode_predictive(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig, out:
     };
     let mut raw = RawWriter::new();
     let mut mags = Vec::new();
+    let mut pred = Vec::new();
     for band in &bands {
         // Without a wavelet the only band is the tile itself: no copy.
         let mut band_buf: Cow<[i64]> = if band.rows == rows && band.cols == cols {
@@ -254,11 +255,21 @@ fn encode_predictive(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig, out:
         }
         mags.clear();
         mags.resize(br * bc, 0u32);
-        let mut pred = vec![0i64; br * bc];
+        // Predictions are made and coded a few rows at a time: the block stays in cache, and no tile-sized buffer
+        // is allocated (and page-faulted in) for every tile.
+        let narrow = fits_i32(&band_buf);
+        let block_rows = (PREDICT_BLOCK / bc.max(1)).max(1);
+        pred.resize(block_rows * bc, 0);
         for (p, r) in preds.iter().zip(&segments) {
-            predictions(&band_buf, br, bc, p, r.clone(), &mut pred);
+            let mut t0 = r.start;
+            while t0 < r.end {
+                let t1 = (t0 + block_rows).min(r.end);
+                let block = &mut pred[..(t1 - t0) * bc];
+                predictions(&band_buf, br, bc, p, t0..t1, block, narrow);
+                encode_rows(&band_buf, block, t0..t1, bc, &mut sink, &mut raw, &mut mags);
+                t0 = t1;
+            }
         }
-        encode_band(&band_buf, &pred, br, bc, &mut sink, &mut raw, &mut mags);
     }
     let coded = match sink {
         Sink::Adaptive(_, rc) => rc.finish(),
@@ -612,12 +623,21 @@ fn fits_i32(x: &[i64]) -> bool {
 /// L1/L2 caches while every tap passes over it (one pass per tap over a whole tile was memory-bound).
 const PREDICT_BLOCK: usize = 4096;
 
-/// Predictions of every sample of a plane from the original values: the encoder knows them all in advance, so
-/// each tap is one pass over contiguous memory instead of a dependent chain per sample.
+/// Predictions of the rows `range` of a plane from the original values, into `pred` (row `range.start` first):
+/// the encoder knows every value in advance, so each tap is one pass over contiguous memory instead of a
+/// dependent chain per sample. `narrow`: every value of `x` fits in i32 (see [`axpy`]).
 #[inline(always)]
-fn predictions(x: &[i64], rows: usize, cols: usize, p: &Predictor, range: Range<usize>, pred: &mut [i64]) {
+fn predictions(
+    x: &[i64],
+    rows: usize,
+    cols: usize,
+    p: &Predictor,
+    range: Range<usize>,
+    pred: &mut [i64],
+    narrow: bool,
+) {
     let int = p.interior(cols);
-    let narrow = fits_i32(x);
+    let base = range.start * cols;
     if !int.is_empty(rows) {
         let round = if p.shift > 0 { 1i64 << (p.shift - 1) } else { 0 };
         let (c0, c1) = (int.col0, int.col1);
@@ -629,7 +649,7 @@ fn predictions(x: &[i64], rows: usize, cols: usize, p: &Predictor, range: Range<
             let mut b0 = start;
             while b0 < end {
                 let b1 = (b0 + PREDICT_BLOCK).min(end);
-                let acc = &mut pred[b0..b1];
+                let acc = &mut pred[b0 - base..b1 - base];
                 acc.fill(round);
                 for tap in &p.taps {
                     let back = tap.dt as usize * cols;
@@ -640,7 +660,7 @@ fn predictions(x: &[i64], rows: usize, cols: usize, p: &Predictor, range: Range<
             }
         }
         for t in (first..range.end).filter(|_| !(c0 == 0 && c1 == cols)) {
-            let acc = &mut pred[t * cols + c0..t * cols + c1];
+            let acc = &mut pred[t * cols + c0 - base..t * cols + c1 - base];
             acc.fill(round);
             for tap in &p.taps {
                 let src = (t - tap.dt as usize) * cols;
@@ -653,28 +673,29 @@ fn predictions(x: &[i64], rows: usize, cols: usize, p: &Predictor, range: Range<
     for t in range {
         for c in 0..cols {
             if t < int.row0 || c < int.col0 || c >= int.col1 {
-                pred[t * cols + c] = Predictor::fallback(x, t, c, cols);
+                pred[t * cols + c - base] = Predictor::fallback(x, t, c, cols);
             }
         }
     }
 }
 
-/// Codes one subband (encoder side).
+/// Codes the rows `range` of one subband (encoder side), whose predictions are `pred` (row `range.start` first).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn encode_band(
+fn encode_rows(
     x: &[i64],
     pred: &[i64],
-    rows: usize,
+    range: Range<usize>,
     cols: usize,
     sink: &mut Sink,
     raw: &mut RawWriter,
     mags: &mut [u32],
 ) {
-    for t in 0..rows {
+    let base = range.start * cols;
+    for t in range {
         for c in 0..cols {
             let idx = t * cols + c;
-            let r = x[idx].wrapping_sub(pred[idx]);
+            let r = x[idx].wrapping_sub(pred[idx - base]);
             let ctx = context_of(energy(mags, t, c, cols));
             sink.put(raw, ctx, r);
             mags[idx] = magnitude(r);
@@ -682,7 +703,7 @@ fn encode_band(
     }
 }
 
-/// Decodes one subband into `x` (decoder side). Mirrors [`encode_band`]: each sample's prediction needs the
+/// Decodes one subband into `x` (decoder side). Mirrors [`encode_rows`]: each sample's prediction needs the
 /// samples decoded before it, so only the part that reads earlier rows is computed ahead, a row at a time.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]

@@ -197,7 +197,7 @@ impl Gram {
         // so every tap's values over a run are one contiguous slice and each sum is a dot product of two slices.
         let before = deltas.iter().copied().max().unwrap_or(0).max(0) as usize;
         let after = deltas.iter().map(|&d| -d).max().unwrap_or(0).max(0) as usize;
-        let mut span = Vec::new();
+        let mut run = Run::new(&deltas, before, after);
         if cols == 1 {
             // One channel: runs of RUN samples spread evenly over the range.
             const RUN: usize = 1024;
@@ -206,7 +206,7 @@ impl Gram {
             let len = (n / runs).clamp(1, RUN);
             for r in 0..runs {
                 let start = first + r * (n / runs);
-                accumulate_run(x, &deltas, before, after, start, len.min(rows - start), &mut span, &mut ata, &mut atb);
+                run.accumulate(x, start, len.min(rows - start), &mut ata, &mut atb);
             }
         } else {
             let want_rows = (max_samples / width).max(1);
@@ -214,17 +214,7 @@ impl Gram {
             let sampled = (first..rows).step_by(step);
             if width >= GATHER_BELOW_WIDTH {
                 for t in sampled {
-                    accumulate_run(
-                        x,
-                        &deltas,
-                        before,
-                        after,
-                        t * cols + int.col0,
-                        width,
-                        &mut span,
-                        &mut ata,
-                        &mut atb,
-                    );
+                    run.accumulate(x, t * cols + int.col0, width, &mut ata, &mut atb);
                 }
             } else {
                 // A narrow interior makes runs of a few samples, each paying for the conversion of its whole
@@ -296,30 +286,67 @@ impl Gram {
     }
 }
 
-/// Adds one run of samples (linear indices `start..start + len`) to the normal equations: each entry is a dot
-/// product of two contiguous slices of the run's neighbourhood, converted to f64 once into `span`.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn accumulate_run(
-    x: &[i64],
-    deltas: &[isize],
+/// Adds runs of samples (consecutive linear indices) to the normal equations: each entry is a dot product of two
+/// contiguous slices of the run's neighbourhood, converted to f64 once into `span`.
+struct Run<'a> {
+    deltas: &'a [isize],
     before: usize,
     after: usize,
-    start: usize,
-    len: usize,
-    span: &mut Vec<f64>,
-    ata: &mut [f64],
-    atb: &mut [f64],
-) {
-    span.clear();
-    span.extend(x[start - before..start + len + after].iter().map(|&v| v as f64));
-    let k = deltas.len();
-    // Column k is the predicted samples themselves.
-    let column = |i: usize| {
-        let d = if i == k { 0 } else { deltas[i] };
-        &span[(before as isize - d) as usize..][..len]
-    };
-    add_products(k, column, ata, atb);
+    span: Vec<f64>,
+    /// Per tap, the tap one sample further back, if it is in the set (a tap's column is then that tap's column
+    /// shifted by one sample, and their products differ only at the ends of the run).
+    shifted: Vec<Option<usize>>,
+    /// The run's own products (lower triangle, `k x k`).
+    local: Vec<f64>,
+}
+
+impl<'a> Run<'a> {
+    fn new(deltas: &'a [isize], before: usize, after: usize) -> Self {
+        let k = deltas.len();
+        let shifted = deltas.iter().map(|&d| deltas.iter().position(|&e| e == d - 1)).collect();
+        Run { deltas, before, after, span: Vec::new(), shifted, local: vec![0f64; k * k] }
+    }
+
+    /// Adds the run of linear indices `start..start + len`.
+    #[inline(always)]
+    fn accumulate(&mut self, x: &[i64], start: usize, len: usize, ata: &mut [f64], atb: &mut [f64]) {
+        let (before, k) = (self.before, self.deltas.len());
+        self.span.clear();
+        self.span.extend(x[start - before..start + len + self.after].iter().map(|&v| v as f64));
+        let (span, deltas, local) = (&self.span, self.deltas, &mut self.local);
+        // Column k is the predicted samples themselves.
+        let column = |i: usize| {
+            let d = if i == k { 0 } else { deltas[i] };
+            &span[(before as isize - d) as usize..][..len]
+        };
+        let y = column(k);
+        for i in 0..k {
+            let a = column(i);
+            atb[i] += dot(a, y);
+            for j in 0..=i {
+                // Lag recursion (exact but for rounding): when taps i and j are taps p and q one sample further
+                // back, sum a_i b_j over the run = sum a_p b_q - (their last products) + (the new first products).
+                // Most of a lag tap set's k^2 / 2 dot products become O(1) each.
+                // (Only from products this run has already computed: rows before i, or row i before j.)
+                let earlier = match (self.shifted[i], self.shifted[j]) {
+                    (Some(p), Some(q)) if len > 0 => {
+                        let (hi, lo) = if p >= q { (p, q) } else { (q, p) };
+                        (hi < i || hi == i && lo < j).then_some((p, q, hi * k + lo))
+                    }
+                    _ => None,
+                };
+                let v = match earlier {
+                    Some((p, q, at)) => {
+                        let (cp, cq) = (column(p), column(q));
+                        local[at] - cp[len - 1] * cq[len - 1] + a[0] * column(j)[0]
+                    }
+                    None => dot(a, column(j)),
+                };
+                local[i * k + j] = v;
+                ata[i * k + j] += v;
+            }
+        }
+    }
 }
 
 /// Interiors narrower than this are gathered into columns by [`Gram::accumulate`] instead of read as runs.
