@@ -79,7 +79,7 @@ fn f64_scale_near(sample: &[f64], approx: f64) -> Option<f64> {
     let mut ends: Vec<(f64, i32)> = Vec::with_capacity(2 * sample.len());
     for &x in sample {
         let k = (x / approx).round();
-        if !x.is_finite() || k == 0.0 || !(k.abs() <= MAX_K) {
+        if !x.is_finite() || k == 0.0 || k.is_nan() || k.abs() > MAX_K {
             continue;
         }
         let f = x as f32;
@@ -820,10 +820,7 @@ fn decode_predicted(
                 DType::F32 => unordered32(o as i32) as u64,
                 _ => unordered64(o),
             };
-            vals[i] = match dtype {
-                DType::F32 => f32::from_bits(b as u32) as f64,
-                _ => f64::from_bits(b),
-            };
+            vals[i] = value_of(dtype, b);
             out[i] = b;
         }
     }

@@ -15,6 +15,7 @@
 //!
 //! The encoder picks the shortest of the three.
 
+use crate::varint::{self, VarintError};
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -60,14 +61,6 @@ fn normalise(counts: &[u64; 256], n: u64) -> [u32; 256] {
     freq
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
 /// Appends the coding of `data` to `out`.
 pub fn encode(data: &[u8], out: &mut Vec<u8>) {
     let mut counts = [0u64; 256];
@@ -87,7 +80,7 @@ pub fn encode(data: &[u8], out: &mut Vec<u8>) {
     let mut bitmap = [0u8; 32];
     (0..256).filter(|&s| freq[s] > 0).for_each(|s| bitmap[s / 8] |= 1 << (s % 8));
     out.extend_from_slice(&bitmap);
-    (0..256).filter(|&s| freq[s] > 0).for_each(|s| put_varint(out, freq[s] as u64));
+    (0..256).filter(|&s| freq[s] > 0).for_each(|s| varint::put(out, freq[s] as u64));
     // Symbols are pushed last to first; words come out in reverse decoding order.
     let mut state = [RANS_L; 2];
     let mut words: Vec<u16> = Vec::with_capacity(data.len() / 2 + 4);
@@ -105,7 +98,7 @@ pub fn encode(data: &[u8], out: &mut Vec<u8>) {
         words.push(s as u16);
         words.push((s >> 16) as u16);
     }
-    put_varint(out, words.len() as u64 * 2);
+    varint::put(out, words.len() as u64 * 2);
     words.iter().rev().for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
     if out.len() - start > 1 + data.len() {
         out.truncate(start);
@@ -142,37 +135,17 @@ pub fn decode(input: &[u8], n: usize, out: &mut Vec<u8>) -> Result<usize, BytesE
             let mut freq = [0u32; 256];
             let mut sum = 0u32;
             for s in (0..256).filter(|&s| bitmap[s / 8] >> (s % 8) & 1 == 1) {
-                let mut v = 0u32;
-                for k in 0..2 {
-                    let b = next(&mut pos)?;
-                    v |= ((b & 0x7F) as u32) << (7 * k);
-                    if b & 0x80 == 0 {
-                        break;
-                    }
-                    if k == 1 {
-                        return Err(BytesError::Invalid);
-                    }
-                }
-                if v == 0 || v >= TOTAL {
+                let v = varint::take(input, &mut pos, 2).map_err(varint_error)?;
+                if v == 0 || v >= TOTAL as u64 {
                     return Err(BytesError::Invalid);
                 }
-                freq[s] = v;
-                sum += v;
+                freq[s] = v as u32;
+                sum += v as u32;
             }
             if sum != TOTAL {
                 return Err(BytesError::Invalid);
             }
-            let mut len = 0u64;
-            for k in 0..10 {
-                let b = next(&mut pos)?;
-                len |= ((b & 0x7F) as u64) << (7 * k);
-                if b & 0x80 == 0 {
-                    break;
-                }
-                if k == 9 {
-                    return Err(BytesError::Invalid);
-                }
-            }
+            let len = varint::take(input, &mut pos, 10).map_err(varint_error)?;
             let len = usize::try_from(len).map_err(|_| BytesError::Invalid)?;
             let stream = input.get(pos..).filter(|s| s.len() >= len).ok_or(BytesError::Truncated)?;
             let stream = &stream[..len];
@@ -188,6 +161,13 @@ pub fn decode(input: &[u8], n: usize, out: &mut Vec<u8>) -> Result<usize, BytesE
             Ok(pos + len)
         }
         _ => Err(BytesError::Invalid),
+    }
+}
+
+fn varint_error(e: VarintError) -> BytesError {
+    match e {
+        VarintError::Truncated => BytesError::Truncated,
+        VarintError::TooLong => BytesError::Invalid,
     }
 }
 

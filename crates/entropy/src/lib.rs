@@ -18,6 +18,7 @@ pub mod rans;
 pub mod raw;
 pub mod rc;
 pub mod residual;
+mod varint;
 
 pub use raw::{RawReader, RawWriter};
 pub use rc::{Prob, RangeDecoder, RangeEncoder};

@@ -13,6 +13,7 @@
 
 use crate::raw::{RawReader, RawWriter};
 use crate::residual::MAX_CONTEXTS;
+use crate::varint::{self, VarintError};
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -157,12 +158,7 @@ impl StaticModel {
             out.push(lo as u8);
             out.push(hi as u8);
             for &v in &f[lo..=hi] {
-                let mut v = v as u32;
-                while v >= 0x80 {
-                    out.push((v as u8) | 0x80);
-                    v >>= 7;
-                }
-                out.push(v as u8);
+                varint::put(out, v as u64);
             }
         }
     }
@@ -193,22 +189,15 @@ impl StaticModel {
             }
             let mut sum = 0u32;
             for v in f[lo..=hi].iter_mut() {
-                let mut x = 0u32;
-                for i in 0..3 {
-                    let b = next(&mut pos)?;
-                    x |= ((b & 0x7F) as u32) << (7 * i);
-                    if b & 0x80 == 0 {
-                        break;
-                    }
-                    if i == 2 {
-                        return Err(TableError::Invalid);
-                    }
-                }
-                if x > TOTAL {
+                let x = varint::take(bytes, &mut pos, 3).map_err(|e| match e {
+                    VarintError::Truncated => TableError::Truncated,
+                    VarintError::TooLong => TableError::Invalid,
+                })?;
+                if x > TOTAL as u64 {
                     return Err(TableError::Invalid);
                 }
                 *v = x as u16;
-                sum += x;
+                sum += x as u32;
             }
             if sum != TOTAL {
                 return Err(TableError::Invalid);
