@@ -5,7 +5,8 @@
 //! quantisation (fixed accuracy only) -> optional 5/3 wavelet -> per-subband least-squares integer prediction ->
 //! adaptive context-modelled range coding of the residuals. The stream is self-describing and versioned, with a
 //! tile index so that any tile decodes alone. `docs/format.md` specifies it byte for byte.
-// Unsafe code is limited to the `simd::avx2_dispatch` macro (calling an AVX2 build after checking the CPU has AVX2).
+// Unsafe code is limited to the `simd::avx2_dispatch` macro (calling an AVX2 build after checking the CPU has AVX2
+// and the other features it was compiled for).
 #![deny(unsafe_code)]
 
 mod array;

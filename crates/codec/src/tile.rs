@@ -363,43 +363,14 @@ fn insert(x: &mut [i64], cols: usize, b: &wavelet::Band, src: &[i64]) {
     }
 }
 
-/// Decodes a tile into `rows * cols` integers. As [`crate::simd::avx2_dispatch`], with BMI1/2 and LZCNT as well
-/// (Intel and AMD brought them in with or before AVX2; a CPU without them runs the baseline build): the entropy
-/// decoder's variable shifts, bit-field masks and context (a leading-zero count) are then single instructions that
-/// need no shift-count register (7% fewer instructions, about 8% faster decoding on a Zen 3). The results are the
-/// same on every path (integer arithmetic only).
-pub(crate) fn decode_tile(
-    bytes: &[u8],
-    base: usize,
-    rows: usize,
-    cols: usize,
-    kind: RawKind,
-) -> Result<Vec<i64>, CodecError> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2,bmi1,bmi2,lzcnt")]
-        #[allow(unsafe_code)]
-        unsafe fn with_avx2(
-            bytes: &[u8],
-            base: usize,
-            rows: usize,
-            cols: usize,
-            kind: RawKind,
-        ) -> Result<Vec<i64>, CodecError> {
-            decode_tile_impl(bytes, base, rows, cols, kind)
-        }
-        if std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("bmi1")
-            && std::arch::is_x86_feature_detected!("bmi2")
-            && std::arch::is_x86_feature_detected!("lzcnt")
-        {
-            // SAFETY: the CPU has every feature the function is compiled for (checked just above), the only
-            // requirement of calling a `target_feature` function.
-            #[allow(unsafe_code)]
-            return unsafe { with_avx2(bytes, base, rows, cols, kind) };
-        }
-    }
-    decode_tile_impl(bytes, base, rows, cols, kind)
+crate::simd::avx2_dispatch! {
+    /// Decodes a tile into `rows * cols` integers. With BMI1/2 and LZCNT as well as AVX2 (Intel and AMD brought
+    /// them in with or before AVX2; a CPU without them runs the baseline build): the entropy decoder's variable
+    /// shifts, bit-field masks and context (a leading-zero count) are then single instructions that need no
+    /// shift-count register (7% fewer instructions, about 8% faster decoding on a Zen 3). The results are the same
+    /// on every path (integer arithmetic only).
+    fn decode_tile(bytes: &[u8], base: usize, rows: usize, cols: usize, kind: RawKind) -> Result<Vec<i64>, CodecError>
+        => decode_tile_impl with "bmi1", "bmi2", "lzcnt"
 }
 
 #[inline(always)]
