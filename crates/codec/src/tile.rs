@@ -22,9 +22,11 @@ pub(crate) const METHOD_PREDICTIVE_STATIC: u8 = 2;
 /// Largest wavelet depth a stream may ask for.
 pub(crate) const MAX_LEVELS: u8 = 16;
 /// Samples used to fit one predictor.
-const FIT_SAMPLES: usize = 1 << 17;
+const FIT_SAMPLES: usize = 1 << 15;
 /// Samples used to compare candidate predictors.
 const ESTIMATE_SAMPLES: usize = 1 << 14;
+/// Consecutive samples per run when a long single channel's estimate is sampled.
+const ESTIMATE_RUN: usize = 1024;
 /// Fractional bits of the quantised predictor coefficients.
 const COEF_SHIFT: u8 = 14;
 
@@ -115,37 +117,67 @@ fn offsets_for(shape: Shape, rows: usize, cols: usize) -> Vec<(u16, i16)> {
     }
 }
 
-/// Cheap cost estimate of a predictor on a band: sum of residual bit lengths over a sample of rows.
+/// Cheap cost estimate of a predictor on a band: sum of residual bit lengths over a sample of rows (for one channel,
+/// runs of consecutive samples), predicted by the same vectorised [`predictions`] the coder uses. `narrow`: every
+/// value of `x` fits in i32; `scratch` holds the predictions.
 #[inline(always)]
-fn estimate_cost(x: &[i64], rows: usize, cols: usize, p: &Predictor, range: Range<usize>) -> u64 {
+fn estimate_cost(
+    x: &[i64],
+    rows: usize,
+    cols: usize,
+    p: &Predictor,
+    range: Range<usize>,
+    narrow: bool,
+    scratch: &mut Vec<i64>,
+) -> u64 {
     let int = p.interior(cols);
     let first = int.row0.max(range.start);
     let rows = range.end.min(rows);
     if int.is_empty(rows) || first >= rows {
         return u64::MAX;
     }
-    let (deltas, coefs) = p.deltas(cols);
     let width = int.col1 - int.col0;
-    let want_rows = (ESTIMATE_SAMPLES / width).max(1);
-    let step = (rows - first).div_ceil(want_rows).max(1);
-    let mut cost = 0u64;
-    let mut n = 0u64;
-    let mut t = first;
-    while t < rows {
-        for c in int.col0..int.col1 {
-            let idx = t * cols + c;
-            let r = x[idx].wrapping_sub(Predictor::predict(x, idx, &deltas, &coefs, p.shift));
-            cost += 64 - r.unsigned_abs().leading_zeros() as u64;
-            n += 1;
+    // Row ranges to estimate on. (A loop over them, not a closure: a closure would not be compiled for AVX2.)
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    if cols == 1 {
+        let total = rows - first;
+        if total <= ESTIMATE_SAMPLES {
+            spans.extend((first..rows).step_by(PREDICT_BLOCK).map(|t0| (t0, (t0 + PREDICT_BLOCK).min(rows))));
+        } else {
+            let runs = ESTIMATE_SAMPLES / ESTIMATE_RUN;
+            spans.extend((0..runs).map(|r| first + r * (total / runs)).map(|t0| (t0, (t0 + ESTIMATE_RUN).min(rows))));
         }
-        t += step;
+    } else {
+        let want_rows = (ESTIMATE_SAMPLES / width).max(1);
+        let step = (rows - first).div_ceil(want_rows).max(1);
+        spans.extend((first..rows).step_by(step).map(|t| (t, t + 1)));
+    }
+    let (mut cost, mut n) = (0u64, 0u64);
+    for (t0, t1) in spans {
+        scratch.resize((t1 - t0) * cols, 0);
+        predictions(x, rows, cols, p, t0..t1, scratch, narrow);
+        for t in t0..t1 {
+            let values = &x[t * cols + int.col0..][..width];
+            let predicted = &scratch[(t - t0) * cols + int.col0..][..width];
+            for (&v, &q) in values.iter().zip(predicted) {
+                cost += 64 - v.wrapping_sub(q).unsigned_abs().leading_zeros() as u64;
+            }
+        }
+        n += ((t1 - t0) * width) as u64;
     }
     // Per-sample cost in 1/1024 bits plus the coefficients' share.
     (cost * 1024 / n.max(1)) * ((rows - range.start) * cols) as u64 / 1024 + 24 * p.taps.len() as u64
 }
 
 #[inline(always)]
-fn choose_predictor(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig, range: Range<usize>) -> Predictor {
+fn choose_predictor(
+    x: &[i64],
+    rows: usize,
+    cols: usize,
+    cfg: &TileConfig,
+    range: Range<usize>,
+    narrow: bool,
+) -> Predictor {
     // A constant band (the all-zero correction plane of exactly scaled floats, a flat-lined channel) is predicted
     // exactly by its mean: fitting taps to it cost as much as fitting a real band and could only add coefficients.
     let band = &x[range.start * cols..(range.end * cols).min(x.len())];
@@ -155,17 +187,22 @@ fn choose_predictor(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig, range
     let s = cfg.shape;
     let mut candidates = vec![s];
     if cfg.auto {
-        if cols == 1 {
-            for time in [2u8, 8, 16, 32] {
-                candidates.push(Shape { time, ..s });
-            }
+        let fixed: &[Shape] = if cols == 1 {
+            &[Shape { time: 2, ..s }, Shape { time: 8, ..s }, Shape { time: 16, ..s }, Shape { time: 32, ..s }]
         } else {
-            candidates.push(Shape { time: 1, space: 1, cross: 1 });
-            candidates.push(Shape { time: 2, space: 2, cross: 1 });
-            candidates.push(Shape { time: 4, space: 3, cross: 2 });
-            candidates.push(Shape { time: 8, space: 2, cross: 1 });
+            &[
+                Shape { time: 1, space: 1, cross: 1 },
+                Shape { time: 2, space: 2, cross: 1 },
+                Shape { time: 4, space: 3, cross: 2 },
+                Shape { time: 8, space: 2, cross: 1 },
+            ]
+        };
+        // The configured shape may be one of the fixed ones (the default is): each shape is tried once.
+        for &shape in fixed {
+            if !candidates.contains(&shape) {
+                candidates.push(shape);
+            }
         }
-        candidates.dedup();
     }
     let sets: Vec<Vec<(u16, i16)>> = candidates.iter().map(|&c| offsets_for(c, rows, cols)).collect();
     // One accumulation over the union of all candidates' taps; each candidate solves its own sub-system.
@@ -185,9 +222,10 @@ fn choose_predictor(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig, range
         return fit(&sets[0]);
     }
     let mut best = (u64::MAX, Predictor::zero());
+    let mut scratch = Vec::new();
     for set in &sets {
         let p = fit(set);
-        let cost = estimate_cost(x, rows, cols, &p, range.clone());
+        let cost = estimate_cost(x, rows, cols, &p, range.clone(), narrow, &mut scratch);
         if cost < best.0 {
             best = (cost, p);
         }
@@ -234,8 +272,12 @@ fn encode_predictive(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig, out:
         let (br, bc) = (band.rows, band.cols);
         let seg = segment_rows(br, cfg.segment_rows);
         let segments: Vec<Range<usize>> = (0..br).step_by(seg.max(1)).map(|s0| s0..(s0 + seg).min(br)).collect();
-        let mut preds: Vec<Predictor> =
-            segments.iter().map(|r| choose_predictor(&band_buf, br, bc, cfg, r.clone())).collect();
+        let narrow = fits_i32(&band_buf);
+        // (A loop, not a closure: a closure would not be compiled for AVX2.)
+        let mut preds: Vec<Predictor> = Vec::with_capacity(segments.len());
+        for r in &segments {
+            preds.push(choose_predictor(&band_buf, br, bc, cfg, r.clone(), narrow));
+        }
         // Mean removal only matters when nothing is predicted (order 0 everywhere).
         let m = if preds.iter().all(|p| p.taps.is_empty()) { mean::mean(&band_buf) } else { 0 };
         if m != 0 {
@@ -257,7 +299,7 @@ fn encode_predictive(x: &[i64], rows: usize, cols: usize, cfg: &TileConfig, out:
         mags.resize(br * bc, 0u32);
         // Predictions are made and coded a few rows at a time: the block stays in cache, and no tile-sized buffer
         // is allocated (and page-faulted in) for every tile.
-        let narrow = fits_i32(&band_buf);
+        let narrow = if m != 0 { fits_i32(&band_buf) } else { narrow };
         let block_rows = (PREDICT_BLOCK / bc.max(1)).max(1);
         pred.resize(block_rows * bc, 0);
         for (p, r) in preds.iter().zip(&segments) {
@@ -641,11 +683,15 @@ fn predictions(
             acc.iter_mut().for_each(|a| *a >>= p.shift);
         }
     }
+    // Outside the interior (rows above it, columns beside it): the fallback prediction.
     for t in range {
-        for c in 0..cols {
-            if t < int.row0 || c < int.col0 || c >= int.col1 {
-                pred[t * cols + c - base] = Predictor::fallback(x, t, c, cols);
-            }
+        let outside = if t >= int.row0 && int.col0 < int.col1 {
+            (0..int.col0).chain(int.col1..cols)
+        } else {
+            (0..cols).chain(cols..cols)
+        };
+        for c in outside {
+            pred[t * cols + c - base] = Predictor::fallback(x, t, c, cols);
         }
     }
 }

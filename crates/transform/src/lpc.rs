@@ -195,9 +195,7 @@ impl Gram {
         let mut atb = vec![0f64; k];
         // Samples come in runs of consecutive linear indices (the interior of a row, or a stretch of one channel),
         // so every tap's values over a run are one contiguous slice and each sum is a dot product of two slices.
-        let before = deltas.iter().copied().max().unwrap_or(0).max(0) as usize;
-        let after = deltas.iter().map(|&d| -d).max().unwrap_or(0).max(0) as usize;
-        let mut run = Run::new(&deltas, before, after);
+        let mut run = Run::new(&deltas);
         if cols == 1 {
             // One channel: runs of RUN samples spread evenly over the range.
             const RUN: usize = 1024;
@@ -209,12 +207,19 @@ impl Gram {
                 run.accumulate(x, start, len.min(rows - start), &mut ata, &mut atb);
             }
         } else {
-            let want_rows = (max_samples / width).max(1);
+            // At least MIN_FIT_ROWS rows when there are that many (rows of a DAS record differ: common-mode
+            // noise, glitches), each then a part of the interior, its start moving from row to row.
+            let want_rows = (max_samples / width).max(MIN_FIT_ROWS.min(max_samples / GATHER_BELOW_WIDTH)).max(1);
             let step = (rows - first).div_ceil(want_rows).max(1);
             let sampled = (first..rows).step_by(step);
             if width >= GATHER_BELOW_WIDTH {
-                for t in sampled {
-                    run.accumulate(x, t * cols + int.col0, width, &mut ata, &mut atb);
+                // (Part rows a multiple of 16 long: the dot product's vector width, no scalar tail.)
+                let len = width.min((max_samples / (rows - first).div_ceil(step)).max(GATHER_BELOW_WIDTH) / 16 * 16);
+                for (i, t) in sampled.enumerate() {
+                    // A golden-ratio sequence spreads the runs' starts evenly over the interior.
+                    let slack = width - len;
+                    let c = if slack == 0 { 0 } else { (i * 40503) % 65536 * (slack + 1) / 65536 };
+                    run.accumulate(x, t * cols + int.col0 + c, len, &mut ata, &mut atb);
                 }
             } else {
                 // A narrow interior makes runs of a few samples, each paying for the conversion of its whole
@@ -290,9 +295,12 @@ impl Gram {
 /// contiguous slices of the run's neighbourhood, converted to f64 once into `span`.
 struct Run<'a> {
     deltas: &'a [isize],
-    before: usize,
-    after: usize,
+    /// The columns' values: the linear ranges the columns cover, overlapping ones merged, converted to f64.
     span: Vec<f64>,
+    /// Where column `i` (tap `i`, or the samples for `i = k`) starts in `span`.
+    at: Vec<usize>,
+    /// Columns in increasing order of their first linear index.
+    order: Vec<usize>,
     /// Per tap, the tap one sample further back, if it is in the set (a tap's column is then that tap's column
     /// shifted by one sample, and their products differ only at the ends of the run).
     shifted: Vec<Option<usize>>,
@@ -301,24 +309,43 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn new(deltas: &'a [isize], before: usize, after: usize) -> Self {
+    fn new(deltas: &'a [isize]) -> Self {
         let k = deltas.len();
         let shifted = deltas.iter().map(|&d| deltas.iter().position(|&e| e == d - 1)).collect();
-        Run { deltas, before, after, span: Vec::new(), shifted, local: vec![0f64; k * k] }
+        let delta = |i: usize| if i == k { 0 } else { deltas[i] };
+        let mut order: Vec<usize> = (0..=k).collect();
+        order.sort_by_key(|&i| core::cmp::Reverse(delta(i)));
+        Run { deltas, span: Vec::new(), at: vec![0; k + 1], order, shifted, local: vec![0f64; k * k] }
     }
 
     /// Adds the run of linear indices `start..start + len`.
     #[inline(always)]
     fn accumulate(&mut self, x: &[i64], start: usize, len: usize, ata: &mut [f64], atb: &mut [f64]) {
-        let (before, k) = (self.before, self.deltas.len());
+        let k = self.deltas.len();
+        // Column i covers x[start - delta_i..][..len]. A 2-D neighbourhood spans several rows but reads only a few
+        // samples around the run in each: convert those stretches, not every sample in between.
         self.span.clear();
-        self.span.extend(x[start - before..start + len + self.after].iter().map(|&v| v as f64));
-        let (span, deltas, local) = (&self.span, self.deltas, &mut self.local);
+        let mut segment: Option<(usize, usize)> = None;
+        for &i in &self.order {
+            let lo = (start as isize - if i == k { 0 } else { self.deltas[i] }) as usize;
+            segment = match segment {
+                Some((s0, s1)) if lo <= s1 => Some((s0, s1.max(lo + len))),
+                previous => {
+                    if let Some((s0, s1)) = previous {
+                        self.span.extend(x[s0..s1].iter().map(|&v| v as f64));
+                    }
+                    Some((lo, lo + len))
+                }
+            };
+            let s0 = segment.map_or(lo, |(s0, _)| s0);
+            self.at[i] = self.span.len() + (lo - s0);
+        }
+        if let Some((s0, s1)) = segment {
+            self.span.extend(x[s0..s1].iter().map(|&v| v as f64));
+        }
+        let (span, local, at) = (&self.span, &mut self.local, &self.at);
         // Column k is the predicted samples themselves.
-        let column = |i: usize| {
-            let d = if i == k { 0 } else { deltas[i] };
-            &span[(before as isize - d) as usize..][..len]
-        };
+        let column = |i: usize| &span[at[i]..][..len];
         let y = column(k);
         for i in 0..k {
             let a = column(i);
@@ -349,6 +376,8 @@ impl<'a> Run<'a> {
     }
 }
 
+/// Fewest rows the 2-D least-squares fit samples (when the plane has them), however wide the rows.
+const MIN_FIT_ROWS: usize = 1024;
 /// Interiors narrower than this are gathered into columns by [`Gram::accumulate`] instead of read as runs.
 const GATHER_BELOW_WIDTH: usize = 64;
 /// Samples per gathered block.
