@@ -203,6 +203,7 @@ impl FloatExact {
         tr: usize,
         tc: usize,
         cfg: &TileConfig,
+        scratch: &mut tile::Scratch,
     ) -> Vec<u8> {
         let dtype = data.dtype();
         // The tile's bits in tile order, gathered once: every variant reads them several times.
@@ -248,10 +249,10 @@ impl FloatExact {
                     prev = i + 1;
                     scaled.extend_from_slice(&bits[i].to_le_bytes()[..dtype.size()]);
                 }
-                let k_tile = tile::encode_tile(&mut plane, tr, tc, &cfg);
+                let k_tile = tile::encode_tile(&mut plane, tr, tc, &cfg, scratch);
                 put_varint(&mut scaled, k_tile.len() as u64);
                 scaled.extend_from_slice(&k_tile);
-                scaled.extend_from_slice(&tile::encode_tile(&mut corr, tr, tc, &cfg));
+                scaled.extend_from_slice(&tile::encode_tile(&mut corr, tr, tc, &cfg, scratch));
                 // A tile the scale does not serve (many exceptions) must not grow: it takes the bit forms instead,
                 // whose plane form is never more than the raw bytes plus a few.
                 if scaled.len() <= n * dtype.size() {
@@ -259,10 +260,10 @@ impl FloatExact {
                     out.extend_from_slice(&scaled);
                 } else {
                     out.push(BITS_TILE);
-                    encode_bits_tile(dtype, tr, tc, &bits, &cfg, &mut out);
+                    encode_bits_tile(dtype, tr, tc, &bits, &cfg, &mut out, scratch);
                 }
             }
-            FloatExact::Bits => encode_bits_tile(dtype, tr, tc, &bits, &cfg, &mut out),
+            FloatExact::Bits => encode_bits_tile(dtype, tr, tc, &bits, &cfg, &mut out, scratch),
         }
         out
     }
@@ -357,13 +358,21 @@ const BITS_TILE: u8 = 1;
 /// Coding every variant in full cost about five times one coding. On a tile much taller than [`TRIAL_ELEMENTS`],
 /// every variant is first coded on a band of rows from the middle of the tile, and only the (at most
 /// [`MAX_FINALISTS`]) variants within [`FINALIST_MARGIN`] of the smallest trial are coded in full.
-fn encode_bits_tile(dtype: DType, tr: usize, tc: usize, bits: &[u64], cfg: &TileConfig, out: &mut Vec<u8>) {
+fn encode_bits_tile(
+    dtype: DType,
+    tr: usize,
+    tc: usize,
+    bits: &[u64],
+    cfg: &TileConfig,
+    out: &mut Vec<u8>,
+    scratch: &mut tile::Scratch,
+) {
     let mut finalists = VARIANTS.to_vec();
     let trial_rows = TRIAL_ELEMENTS.div_ceil(tc.max(1)).max(TRIAL_MIN_ROWS);
     if trial_rows * 2 <= tr {
         let r0 = (tr - trial_rows) / 2;
         let band = &bits[r0 * tc..(r0 + trial_rows) * tc];
-        let mut trial = Variants::new(dtype, trial_rows, tc, band, cfg);
+        let mut trial = Variants::new(dtype, trial_rows, tc, band, cfg, scratch);
         let sizes: Vec<usize> = VARIANTS.iter().map(|&v| trial.encode(v).len()).collect();
         let smallest = sizes.iter().copied().min().unwrap_or(0) as f64;
         let mut ranked: Vec<(usize, u8)> = sizes.into_iter().zip(VARIANTS).collect();
@@ -381,7 +390,7 @@ fn encode_bits_tile(dtype: DType, tr: usize, tc: usize, bits: &[u64], cfg: &Tile
         }
         finalists = VARIANTS.iter().copied().filter(|&v| families.contains(&family(v))).collect();
     }
-    let mut full = Variants::new(dtype, tr, tc, bits, cfg);
+    let mut full = Variants::new(dtype, tr, tc, bits, cfg, scratch);
     let (variant, body) = finalists
         .into_iter()
         .map(|v| (v, full.encode(v)))
@@ -408,22 +417,30 @@ struct Variants<'a> {
     bits: &'a [u64],
     cfg: &'a TileConfig,
     prediction: Option<Prediction>,
+    scratch: &'a mut tile::Scratch,
 }
 
 impl<'a> Variants<'a> {
-    fn new(dtype: DType, tr: usize, tc: usize, bits: &'a [u64], cfg: &'a TileConfig) -> Self {
-        Variants { dtype, tr, tc, bits, cfg, prediction: None }
+    fn new(
+        dtype: DType,
+        tr: usize,
+        tc: usize,
+        bits: &'a [u64],
+        cfg: &'a TileConfig,
+        scratch: &'a mut tile::Scratch,
+    ) -> Self {
+        Variants { dtype, tr, tc, bits, cfg, prediction: None, scratch }
     }
 
     fn encode(&mut self, variant: u8) -> Vec<u8> {
         let (dtype, tr, tc, bits, cfg) = (self.dtype, self.tr, self.tc, self.bits, self.cfg);
         match variant {
-            VARIANT_PLANES => encode_bit_planes(dtype, tr, tc, bits, cfg),
+            VARIANT_PLANES => encode_bit_planes(dtype, tr, tc, bits, cfg, self.scratch),
             VARIANT_SHUFFLED_ZSTD => encode_shuffled(dtype, bits),
             VARIANT_BYTE_PLANES => encode_byte_planes(dtype, bits),
             _ => {
                 let p = self.prediction.get_or_insert_with(|| Prediction::new(dtype, tc, bits));
-                p.encode(tr, tc, bits, cfg, variant == VARIANT_PREDICTED_HIGH)
+                p.encode(tr, tc, bits, cfg, variant == VARIANT_PREDICTED_HIGH, self.scratch)
             }
         }
     }
@@ -522,19 +539,26 @@ fn decode_byte_planes(cur: &mut Cursor, base: usize, dtype: DType, n: usize) -> 
     Ok(words)
 }
 
-fn encode_bit_planes(dtype: DType, tr: usize, tc: usize, bits: &[u64], cfg: &TileConfig) -> Vec<u8> {
+fn encode_bit_planes(
+    dtype: DType,
+    tr: usize,
+    tc: usize,
+    bits: &[u64],
+    cfg: &TileConfig,
+    scratch: &mut tile::Scratch,
+) -> Vec<u8> {
     let mut out = Vec::new();
     if dtype == DType::F32 {
         let mut plane: Vec<i64> = bits.iter().map(|&b| ordered32(b as u32) as i64).collect();
-        out.extend_from_slice(&tile::encode_tile(&mut plane, tr, tc, cfg));
+        out.extend_from_slice(&tile::encode_tile(&mut plane, tr, tc, cfg, scratch));
     } else {
         let ord: Vec<i64> = bits.iter().map(|&b| ordered64(b)).collect();
         let mut hi: Vec<i64> = ord.iter().map(|&o| o >> 32).collect();
         let mut lo: Vec<i64> = ord.iter().map(|&o| o as u32 as i32 as i64).collect();
-        let hi = tile::encode_tile(&mut hi, tr, tc, cfg);
+        let hi = tile::encode_tile(&mut hi, tr, tc, cfg, scratch);
         put_varint(&mut out, hi.len() as u64);
         out.extend_from_slice(&hi);
-        out.extend_from_slice(&tile::encode_tile(&mut lo, tr, tc, cfg));
+        out.extend_from_slice(&tile::encode_tile(&mut lo, tr, tc, cfg, scratch));
     }
     out
 }
@@ -669,7 +693,15 @@ impl Prediction {
     /// the rounded `order(pred) >> 8`, and the low bytes of the bits with the order-0 byte coder: those bits are
     /// below the noise of any prediction, but they are not uniform (computed floats end in zero bits more often
     /// than not), and subtracting a prediction would mix that structure away.
-    fn encode(&self, tr: usize, tc: usize, bits: &[u64], cfg: &TileConfig, high: bool) -> Vec<u8> {
+    fn encode(
+        &self,
+        tr: usize,
+        tc: usize,
+        bits: &[u64],
+        cfg: &TileConfig,
+        high: bool,
+        scratch: &mut tile::Scratch,
+    ) -> Vec<u8> {
         let mut resid: Vec<i64> = if high {
             self.ords.iter().zip(&self.preds).map(|(&o, &p)| (o >> 8).wrapping_sub(p.wrapping_add(128) >> 8)).collect()
         } else {
@@ -688,7 +720,7 @@ impl Prediction {
         if self.which == FITTED {
             self.w.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
         }
-        let plane = tile::encode_tile(&mut resid, tr, tc, &cfg);
+        let plane = tile::encode_tile(&mut resid, tr, tc, &cfg, scratch);
         if high {
             put_varint(&mut out, plane.len() as u64);
             out.extend_from_slice(&plane);
@@ -939,7 +971,8 @@ mod tests {
         for dtype in [DType::F32, DType::F64] {
             let (tr, tc) = (37, 11);
             let bits = computed_floats(dtype, tr, tc);
-            let mut variants = Variants::new(dtype, tr, tc, &bits, &cfg);
+            let mut scratch = tile::Scratch::default();
+            let mut variants = Variants::new(dtype, tr, tc, &bits, &cfg, &mut scratch);
             for v in VARIANTS {
                 let mut payload = vec![v];
                 payload.extend_from_slice(&variants.encode(v));
@@ -978,13 +1011,14 @@ mod tests {
             segment_rows: 0,
             raw: RawKind::I32,
         };
-        let mut variants = Variants::new(DType::F64, tr, tc, &bits, &cfg);
+        let mut scratch = tile::Scratch::default();
+        let mut variants = Variants::new(DType::F64, tr, tc, &bits, &cfg, &mut scratch);
         let plain = variants.encode(VARIANT_PREDICTED).len();
         let high = variants.encode(VARIANT_PREDICTED_HIGH).len();
         // Two known-zero bits per element are worth 2 bits each.
         assert!((high as f64) < plain as f64 - 0.2 * (tr * tc) as f64, "{high} vs {plain}");
         let mut out = Vec::new();
-        encode_bits_tile(DType::F64, tr, tc, &bits, &cfg, &mut out);
+        encode_bits_tile(DType::F64, tr, tc, &bits, &cfg, &mut out, &mut scratch);
         assert_eq!(out[0], VARIANT_PREDICTED_HIGH);
     }
 }

@@ -80,6 +80,11 @@ impl TileGrid {
         self.across * self.down
     }
 
+    /// Index of the first tile (column 0) of the tile row holding array row `r`.
+    pub fn first_tile_of_row(&self, r: usize) -> usize {
+        r / self.bh * self.across
+    }
+
     /// `(row0, col0, rows, cols)` of tile `i`.
     pub fn tile(&self, i: usize) -> (usize, usize, usize, usize) {
         let (ti, tj) = (i / self.across, i % self.across);

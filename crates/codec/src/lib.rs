@@ -152,12 +152,20 @@ impl Workers {
         }
     }
 
-    /// `f` over `range`, results in order.
-    fn map<R: Send>(&self, range: std::ops::Range<usize>, f: impl Fn(usize) -> R + Sync + Send) -> Vec<R> {
+    /// `f` over `items`, results in order, with a state made by `init` that a worker reuses from item to item.
+    fn map<I: Send, S, R: Send>(
+        &self,
+        items: Vec<I>,
+        init: impl Fn() -> S + Sync + Send,
+        f: impl Fn(&mut S, I) -> R + Sync + Send,
+    ) -> Vec<R> {
         match self {
-            Workers::Calling => range.map(f).collect(),
-            Workers::Global => range.into_par_iter().map(f).collect(),
-            Workers::Pool(pool) => pool.install(|| range.into_par_iter().map(f).collect()),
+            Workers::Calling => {
+                let mut state = init();
+                items.into_iter().map(|i| f(&mut state, i)).collect()
+            }
+            Workers::Global => items.into_par_iter().map_init(init, f).collect(),
+            Workers::Pool(pool) => pool.install(|| items.into_par_iter().map_init(init, f).collect()),
         }
     }
 }
@@ -187,13 +195,13 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
             _ => RawKind::I32,
         },
     };
-    let encode_region = |r0: usize, c0: usize, tr: usize, tc: usize| -> Result<Vec<u8>, CodecError> {
+    let encode_region = |s: &mut Scratch, (r0, c0, tr, tc): Region| -> Result<Vec<u8>, CodecError> {
         match &elems {
             Elements::Quant(q) => {
-                let mut plane = q.quantise_region(data, cols, r0, c0, tr, tc)?;
-                Ok(tile::encode_tile(&mut plane, tr, tc, &cfg))
+                q.quantise_region(data, cols, r0, c0, tr, tc, &mut s.plane)?;
+                Ok(tile::encode_tile(&mut s.plane, tr, tc, &cfg, &mut s.tile))
             }
-            Elements::Exact(f) => Ok(f.encode_tile(data, cols, r0, c0, tr, tc, &cfg)),
+            Elements::Exact(f) => Ok(f.encode_tile(data, cols, r0, c0, tr, tc, &cfg, &mut s.tile)),
         }
     };
     let workers = Workers::new(params.threads);
@@ -214,12 +222,9 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
         coded[i] = Some(tile);
     }
     let todo: Vec<usize> = (0..grid.count()).filter(|&i| coded[i].is_none()).collect();
-    let fresh = workers.map(0..todo.len(), |j| {
-        let (r0, c0, tr, tc) = grid.tile(todo[j]);
-        encode_region(r0, c0, tr, tc)
-    });
-    for (j, tile) in fresh.into_iter().enumerate() {
-        coded[todo[j]] = Some(tile?);
+    let fresh = workers.map(todo.clone(), Scratch::default, |s, i| encode_region(s, grid.tile(i)));
+    for (i, tile) in todo.into_iter().zip(fresh) {
+        coded[i] = Some(tile?);
     }
     let tiles: Vec<Vec<u8>> = coded.into_iter().map(Option::unwrap_or_default).collect();
     let header = Header {
@@ -245,6 +250,28 @@ const CHANNEL_TILES_COLS: std::ops::RangeInclusive<usize> = 8..=64;
 /// Channels coded alone in the trial.
 const CHANNEL_TRIAL_CHANNELS: usize = 8;
 
+/// A tile's first row, first column, rows and columns.
+type Region = (usize, usize, usize, usize);
+
+/// Buffers a compressing worker reuses from tile to tile.
+#[derive(Default)]
+struct Scratch {
+    /// The tile's quantised integers.
+    plane: Vec<i64>,
+    tile: tile::Scratch,
+}
+
+/// Buffers a decompressing worker reuses from tile to tile.
+#[derive(Default)]
+struct DecodeScratch {
+    /// The tile's integers.
+    plane: Vec<i64>,
+    /// Residual magnitudes (the contexts' neighbourhood).
+    mags: Vec<u32>,
+    /// The tile's elements, once copied into the output.
+    tile: Option<ArrayBuf>,
+}
+
 /// Coded tiles by their index in the tile grid.
 type CodedTiles = Vec<(usize, Vec<u8>)>;
 
@@ -260,15 +287,15 @@ fn choose_channel_tiles(
     cols: usize,
     bh: usize,
     workers: &Workers,
-    encode_region: &(impl Fn(usize, usize, usize, usize) -> Result<Vec<u8>, CodecError> + Sync),
+    encode_region: &(impl Fn(&mut Scratch, Region) -> Result<Vec<u8>, CodecError> + Sync),
 ) -> Result<(usize, CodedTiles), CodecError> {
     let h = bh.min(rows);
     let k = CHANNEL_TRIAL_CHANNELS.min(cols);
     let channels: Vec<usize> = (0..k).map(|j| j * cols / k + cols / (2 * k)).collect();
     // Job 0 is the 2-D tile, job j + 1 channel channels[j].
-    let jobs = workers.map(0..k + 1, |j| {
+    let jobs = workers.map((0..k + 1).collect(), Scratch::default, |s, j| {
         let (c0, tc) = if j == 0 { (0, cols) } else { (channels[j - 1], 1) };
-        encode_region(0, c0, h, tc)
+        encode_region(s, (0, c0, h, tc))
     });
     let mut tiles = jobs.into_iter().collect::<Result<Vec<_>, _>>()?;
     let alone: usize = tiles[1..].iter().map(|t| t.len()).sum();
@@ -292,23 +319,82 @@ pub fn decompress(stream: &[u8], threads: usize) -> Result<(Header, ArrayBuf), C
     let (rows, cols) = (h.rows as usize, h.cols as usize);
     let grid = TileGrid::new(rows, cols, h.block_height as usize, h.block_width as usize);
     let elems = Elements::from_header(&h)?;
+    // Zeroed by the kernel as its pages are first written, which the workers do: the output is never written twice.
     let mut out = ArrayBuf::zeros(h.dtype, rows * cols);
-    // Tiles decode in parallel in groups of two per thread, then are copied into place: memory beyond the output
-    // stays bounded by one group of tiles (docs/format.md, "Decoder memory").
-    let group = 2 * if threads > 0 { threads } else { rayon::current_num_threads() }.max(1);
     let workers = Workers::new(threads);
-    let mut first = 0;
-    while first < grid.count() {
-        let last = (first + group).min(grid.count());
-        let decoded = workers.map(first..last, |i| decode_tile_array(stream, &h, &elems, &grid, i));
-        for (i, tile) in (first..last).zip(decoded) {
-            let (r0, c0, tr, tc) = grid.tile(i);
-            place(&tile?, &mut out, cols, r0, c0, tr, tc);
-        }
-        first = last;
-    }
+    let decode = |s: &mut DecodeScratch, i: usize| decode_tile_array(stream, &h, &elems, &grid, i, s);
+    match &mut out {
+        ArrayBuf::I16(o) => decode_into(o, cols, &grid, &workers, decode),
+        ArrayBuf::U16(o) => decode_into(o, cols, &grid, &workers, decode),
+        ArrayBuf::I32(o) => decode_into(o, cols, &grid, &workers, decode),
+        ArrayBuf::F32(o) => decode_into(o, cols, &grid, &workers, decode),
+        ArrayBuf::F64(o) => decode_into(o, cols, &grid, &workers, decode),
+    }?;
     Ok((h, out))
 }
+
+/// Decodes every tile with `decode` and each worker copies its tile straight into its place in `out` (row-major,
+/// `cols` columns): the tiles' row pieces are disjoint slices of `out`, handed out before the workers start.
+/// Beyond the output, memory holds one decoded tile per worker (docs/format.md, "Decoder memory").
+fn decode_into<T: Element>(
+    out: &mut [T],
+    cols: usize,
+    grid: &TileGrid,
+    workers: &Workers,
+    decode: impl Fn(&mut DecodeScratch, usize) -> Result<ArrayBuf, CodecError> + Sync,
+) -> Result<(), CodecError> {
+    let mut pieces: Vec<Vec<&mut [T]>> = (0..grid.count()).map(|_| Vec::new()).collect();
+    for (r, row) in out.chunks_mut(cols.max(1)).enumerate() {
+        let mut rest = row;
+        let mut i = grid.first_tile_of_row(r);
+        while !rest.is_empty() {
+            let (_, _, _, tc) = grid.tile(i);
+            let (piece, tail) = rest.split_at_mut(tc);
+            pieces[i].push(piece);
+            rest = tail;
+            i += 1;
+        }
+    }
+    let jobs: Vec<(usize, Vec<&mut [T]>)> = pieces.into_iter().enumerate().collect();
+    let results = workers.map(jobs, DecodeScratch::default, |s, (i, mut rows)| {
+        let tile = decode(s, i)?;
+        let values = T::slice_of(&tile);
+        let (_, _, tr, tc) = grid.tile(i);
+        if values.len() != tr * tc {
+            return Err(CodecError::Corrupt { what: "decoded tile size", offset: 0 });
+        }
+        for (dst, src) in rows.iter_mut().zip(values.chunks_exact(tc.max(1))) {
+            dst.copy_from_slice(src);
+        }
+        s.tile = Some(tile);
+        Ok(())
+    });
+    results.into_iter().collect()
+}
+
+/// An element type of [`ArrayBuf`].
+trait Element: Copy + Send + Sync {
+    /// The elements of a tile decoded with this type (tiles are decoded with the stream's dtype).
+    fn slice_of(buf: &ArrayBuf) -> &[Self];
+}
+
+macro_rules! element {
+    ($t:ty, $variant:ident) => {
+        impl Element for $t {
+            fn slice_of(buf: &ArrayBuf) -> &[Self] {
+                match buf {
+                    ArrayBuf::$variant(v) => v,
+                    _ => &[],
+                }
+            }
+        }
+    };
+}
+element!(i16, I16);
+element!(u16, U16);
+element!(i32, I32);
+element!(f32, F32);
+element!(f64, F64);
 
 /// How stored integers become elements: quantisation (integers, fixed-accuracy floats) or lossless floats.
 enum Elements {
@@ -341,6 +427,7 @@ fn decode_tile_array(
     elems: &Elements,
     grid: &TileGrid,
     i: usize,
+    s: &mut DecodeScratch,
 ) -> Result<ArrayBuf, CodecError> {
     let e = &h.tiles[i];
     let (start, end) = (e.offset as usize, (e.offset + e.len) as usize);
@@ -357,32 +444,18 @@ fn decode_tile_array(
                 DType::U16 => RawKind::U16,
                 _ => RawKind::I32,
             };
-            let plane = tile::decode_tile(bytes, start, tr, tc, kind)?;
-            let mut out = ArrayBuf::zeros(h.dtype, tr * tc);
-            q.scatter(&plane, &mut out, tc, 0, 0, tr, tc).map_err(|_| CodecError::Corrupt {
+            tile::decode_tile_into(bytes, start, tr, tc, kind, &mut s.plane, &mut s.mags)?;
+            // (scatter writes every element of the tile)
+            let mut out = match s.tile.take() {
+                Some(b) if b.dtype() == h.dtype && b.len() == tr * tc => b,
+                _ => ArrayBuf::zeros(h.dtype, tr * tc),
+            };
+            q.scatter(&s.plane, &mut out, tc, 0, 0, tr, tc).map_err(|_| CodecError::Corrupt {
                 what: "decoded value outside the element type's range",
                 offset: start,
             })?;
             Ok(out)
         }
-    }
-}
-
-/// Copies a tile-sized array into its place in the whole array (row-major, `cols` columns).
-fn place(tile: &ArrayBuf, out: &mut ArrayBuf, cols: usize, r0: usize, c0: usize, tr: usize, tc: usize) {
-    fn go<T: Copy>(t: &[T], o: &mut [T], cols: usize, r0: usize, c0: usize, tr: usize, tc: usize) {
-        for r in 0..tr {
-            let dst = (r0 + r) * cols + c0;
-            o[dst..dst + tc].copy_from_slice(&t[r * tc..(r + 1) * tc]);
-        }
-    }
-    match (tile, out) {
-        (ArrayBuf::I16(t), ArrayBuf::I16(o)) => go(t, o, cols, r0, c0, tr, tc),
-        (ArrayBuf::U16(t), ArrayBuf::U16(o)) => go(t, o, cols, r0, c0, tr, tc),
-        (ArrayBuf::I32(t), ArrayBuf::I32(o)) => go(t, o, cols, r0, c0, tr, tc),
-        (ArrayBuf::F32(t), ArrayBuf::F32(o)) => go(t, o, cols, r0, c0, tr, tc),
-        (ArrayBuf::F64(t), ArrayBuf::F64(o)) => go(t, o, cols, r0, c0, tr, tc),
-        _ => unreachable!("tiles are decoded with the stream's dtype"),
     }
 }
 
@@ -419,7 +492,7 @@ pub fn decompress_tile(stream: &[u8], tile: usize) -> Result<((usize, usize, usi
         return Err(CodecError::InvalidParams(format!("tile {tile} out of range (stream has {})", grid.count())));
     }
     let elems = Elements::from_header(&h)?;
-    let out = decode_tile_array(stream, &h, &elems, &grid, tile)?;
+    let out = decode_tile_array(stream, &h, &elems, &grid, tile, &mut DecodeScratch::default())?;
     Ok((grid.tile(tile), out))
 }
 

@@ -65,7 +65,9 @@ impl Quantiser {
         }
     }
 
-    /// The quantised integers of the tile `(r0, c0, tr, tc)` of a row-major array with `cols` columns.
+    /// The quantised integers of the tile `(r0, c0, tr, tc)` of a row-major array with `cols` columns, into `out`
+    /// (cleared first).
+    #[allow(clippy::too_many_arguments)]
     pub fn quantise_region(
         &self,
         data: ArrayRef<'_>,
@@ -74,8 +76,10 @@ impl Quantiser {
         c0: usize,
         tr: usize,
         tc: usize,
-    ) -> Result<Vec<i64>, CodecError> {
-        let mut out = Vec::with_capacity(tr * tc);
+        out: &mut Vec<i64>,
+    ) -> Result<(), CodecError> {
+        out.clear();
+        out.reserve(tr * tc);
         match (*self, data) {
             (Quantiser::Int { step: 1, .. }, d) => match d {
                 ArrayRef::I16(v) => region(v, cols, r0, c0, tr, tc, |x| out.push(x as i64)),
@@ -118,7 +122,7 @@ impl Quantiser {
             }
             _ => unreachable!("float quantiser is built for float dtypes only"),
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Turns a failed element into an error naming its index in the whole array.
