@@ -152,6 +152,15 @@ impl Workers {
         }
     }
 
+    /// How many threads work.
+    fn threads(&self) -> usize {
+        match self {
+            Workers::Calling => 1,
+            Workers::Global => rayon::current_num_threads(),
+            Workers::Pool(pool) => pool.current_num_threads(),
+        }
+    }
+
     /// `f` over `items`, results in order, with a state made by `init` that a worker reuses from item to item.
     fn map<I: Send, S, R: Send>(
         &self,
@@ -333,9 +342,9 @@ pub fn decompress(stream: &[u8], threads: usize) -> Result<(Header, ArrayBuf), C
     Ok((h, out))
 }
 
-/// Decodes every tile with `decode` and each worker copies its tile straight into its place in `out` (row-major,
-/// `cols` columns): the tiles' row pieces are disjoint slices of `out`, handed out before the workers start.
-/// Beyond the output, memory holds one decoded tile per worker (docs/format.md, "Decoder memory").
+/// Decodes every tile with `decode` into its place in `out` (row-major, `cols` columns). Each worker copies the
+/// tiles it decodes into place itself: the tiles' row pieces are disjoint slices of `out`, handed out before the
+/// workers start. Beyond the output, memory holds one decoded tile per worker (docs/format.md, "Decoder memory").
 fn decode_into<T: Element>(
     out: &mut [T],
     cols: usize,
@@ -343,6 +352,9 @@ fn decode_into<T: Element>(
     workers: &Workers,
     decode: impl Fn(&mut DecodeScratch, usize) -> Result<ArrayBuf, CodecError> + Sync,
 ) -> Result<(), CodecError> {
+    if grid.count() > 0 && grid.tile(0).3 < PIECE_MIN_WIDTH {
+        return decode_then_place(out, cols, grid, workers, decode);
+    }
     let mut pieces: Vec<Vec<&mut [T]>> = (0..grid.count()).map(|_| Vec::new()).collect();
     for (r, row) in out.chunks_mut(cols.max(1)).enumerate() {
         let mut rest = row;
@@ -358,12 +370,8 @@ fn decode_into<T: Element>(
     let jobs: Vec<(usize, Vec<&mut [T]>)> = pieces.into_iter().enumerate().collect();
     let results = workers.map(jobs, DecodeScratch::default, |s, (i, mut rows)| {
         let tile = decode(s, i)?;
-        let values = T::slice_of(&tile);
         let (_, _, tr, tc) = grid.tile(i);
-        if values.len() != tr * tc {
-            return Err(CodecError::Corrupt { what: "decoded tile size", offset: 0 });
-        }
-        for (dst, src) in rows.iter_mut().zip(values.chunks_exact(tc.max(1))) {
+        for (dst, src) in rows.iter_mut().zip(T::values(&tile, tr, tc)?.chunks_exact(tc.max(1))) {
             dst.copy_from_slice(src);
         }
         s.tile = Some(tile);
@@ -372,10 +380,48 @@ fn decode_into<T: Element>(
     results.into_iter().collect()
 }
 
+/// Tiles narrower than this are copied into place by the calling thread ([`decode_then_place`]): as row pieces,
+/// one-channel tiles would make a slice per element.
+const PIECE_MIN_WIDTH: usize = 16;
+
+/// As [`decode_into`], for narrow tiles: they are decoded in groups of two per worker, and the calling thread copies
+/// each group into place (a decoded tile is small; memory holds one group).
+fn decode_then_place<T: Element>(
+    out: &mut [T],
+    cols: usize,
+    grid: &TileGrid,
+    workers: &Workers,
+    decode: impl Fn(&mut DecodeScratch, usize) -> Result<ArrayBuf, CodecError> + Sync,
+) -> Result<(), CodecError> {
+    let group = 2 * workers.threads();
+    for first in (0..grid.count()).step_by(group) {
+        let tiles: Vec<usize> = (first..(first + group).min(grid.count())).collect();
+        let decoded = workers.map(tiles.clone(), DecodeScratch::default, |s, i| decode(s, i));
+        for (i, tile) in tiles.into_iter().zip(decoded) {
+            let tile = tile?;
+            let (r0, c0, tr, tc) = grid.tile(i);
+            for (r, src) in T::values(&tile, tr, tc)?.chunks_exact(tc.max(1)).enumerate() {
+                out[(r0 + r) * cols + c0..][..tc].copy_from_slice(src);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// An element type of [`ArrayBuf`].
 trait Element: Copy + Send + Sync {
     /// The elements of a tile decoded with this type (tiles are decoded with the stream's dtype).
     fn slice_of(buf: &ArrayBuf) -> &[Self];
+
+    /// The `tr x tc` elements of a decoded tile.
+    fn values(tile: &ArrayBuf, tr: usize, tc: usize) -> Result<&[Self], CodecError> {
+        let values = Self::slice_of(tile);
+        if values.len() == tr * tc {
+            Ok(values)
+        } else {
+            Err(CodecError::Corrupt { what: "decoded tile size", offset: 0 })
+        }
+    }
 }
 
 macro_rules! element {

@@ -165,7 +165,13 @@ fn estimate_cost(
     } else {
         let want_rows = (ESTIMATE_SAMPLES / width).max(1);
         let step = (rows - first).div_ceil(want_rows).max(1);
-        spans.extend((first..rows).step_by(step).map(|t| (t, t + 1)));
+        if step == 1 {
+            // Every row: blocks of rows, not one call per row.
+            let block = (PREDICT_BLOCK / cols).max(1);
+            spans.extend((first..rows).step_by(block).map(|t0| (t0, (t0 + block).min(rows))));
+        } else {
+            spans.extend((first..rows).step_by(step).map(|t| (t, t + 1)));
+        }
     }
     let (mut cost, mut n) = (0u64, 0u64);
     for (t0, t1) in spans {
@@ -737,14 +743,17 @@ fn predictions(
         }
     }
     // Outside the interior (rows above it, columns beside it): the fallback prediction.
-    for t in range {
-        let outside = if t >= int.row0 && int.col0 < int.col1 {
-            (0..int.col0).chain(int.col1..cols)
-        } else {
-            (0..cols).chain(cols..cols)
-        };
-        for c in outside {
+    let below = if int.col0 < int.col1 { int.row0.clamp(range.start, range.end) } else { range.end };
+    for t in range.start..below {
+        for c in 0..cols {
             pred[t * cols + c - base] = Predictor::fallback(x, t, c, cols);
+        }
+    }
+    if int.col0 > 0 || int.col1 < cols {
+        for t in below..range.end {
+            for c in (0..int.col0).chain(int.col1..cols) {
+                pred[t * cols + c - base] = Predictor::fallback(x, t, c, cols);
+            }
         }
     }
 }
