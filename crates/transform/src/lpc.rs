@@ -207,8 +207,10 @@ impl Gram {
                 run.accumulate(x, start, len.min(rows - start), &mut ata, &mut atb);
             }
         } else {
-            // At least MIN_FIT_ROWS rows when there are that many (rows of a DAS record differ: common-mode
-            // noise, glitches), each then a part of the interior, its start moving from row to row.
+            // Whole rows when the budget covers MIN_FIT_ROWS of them; otherwise MIN_FIT_ROWS rows (when there are
+            // that many: rows of a DAS record differ, with common-mode noise and glitches), each then a part of
+            // the interior, its start moving from row to row. (Measured: parts of 512 rows fitted prodml 1.2 %
+            // smaller than 32 whole rows, but irpinia at E = std/100 1.7 % larger than 280 whole rows.)
             let want_rows = (max_samples / width).max(MIN_FIT_ROWS.min(max_samples / GATHER_BELOW_WIDTH)).max(1);
             let step = (rows - first).div_ceil(want_rows).max(1);
             let sampled = (first..rows).step_by(step);
@@ -377,7 +379,7 @@ impl<'a> Run<'a> {
 }
 
 /// Fewest rows the 2-D least-squares fit samples (when the plane has them), however wide the rows.
-const MIN_FIT_ROWS: usize = 1024;
+const MIN_FIT_ROWS: usize = 256;
 /// Interiors narrower than this are gathered into columns by [`Gram::accumulate`] instead of read as runs.
 const GATHER_BELOW_WIDTH: usize = 64;
 /// Samples per gathered block.
