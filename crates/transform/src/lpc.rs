@@ -303,21 +303,23 @@ struct Run<'a> {
     at: Vec<usize>,
     /// Columns in increasing order of their first linear index.
     order: Vec<usize>,
-    /// Per tap, the tap one sample further back, if it is in the set (a tap's column is then that tap's column
-    /// shifted by one sample, and their products differ only at the ends of the run).
+    /// Per tap, the column one sample nearer (a tap, or k for the samples themselves), if there is one: the tap's
+    /// column is then that column shifted by one sample, and their products differ only at the ends of the run.
     shifted: Vec<Option<usize>>,
-    /// The run's own products (lower triangle, `k x k`).
+    /// The run's own products (lower triangle, `(k + 1) x (k + 1)`, the samples last).
     local: Vec<f64>,
 }
 
 impl<'a> Run<'a> {
     fn new(deltas: &'a [isize]) -> Self {
         let k = deltas.len();
-        let shifted = deltas.iter().map(|&d| deltas.iter().position(|&e| e == d - 1)).collect();
+        // (Delta 0 is the samples themselves, column k.)
+        let shifted =
+            deltas.iter().map(|&d| if d == 1 { Some(k) } else { deltas.iter().position(|&e| e == d - 1) }).collect();
         let delta = |i: usize| if i == k { 0 } else { deltas[i] };
         let mut order: Vec<usize> = (0..=k).collect();
         order.sort_by_key(|&i| core::cmp::Reverse(delta(i)));
-        Run { deltas, span: Vec::new(), at: vec![0; k + 1], order, shifted, local: vec![0f64; k * k] }
+        Run { deltas, span: Vec::new(), at: vec![0; k + 1], order, shifted, local: vec![0f64; (k + 1) * (k + 1)] }
     }
 
     /// Adds the run of linear indices `start..start + len`.
@@ -349,18 +351,27 @@ impl<'a> Run<'a> {
         // Column k is the predicted samples themselves.
         let column = |i: usize| &span[at[i]..][..len];
         let y = column(k);
+        // The run's products are kept in `local` as (k + 1) x (k + 1), the samples being column k.
+        let kk = k + 1;
+        for i in 0..k {
+            let v = dot(column(i), y);
+            local[k * kk + i] = v;
+            atb[i] += v;
+        }
         for i in 0..k {
             let a = column(i);
-            atb[i] += dot(a, y);
             for j in 0..=i {
-                // Lag recursion (exact but for rounding): when taps i and j are taps p and q one sample further
+                // Lag recursion (exact but for rounding): when taps i and j are columns p and q one sample further
                 // back, sum a_i b_j over the run = sum a_p b_q - (their last products) + (the new first products).
-                // Most of a lag tap set's k^2 / 2 dot products become O(1) each.
-                // (Only from products this run has already computed: rows before i, or row i before j.)
+                // Most of a lag tap set's k^2 / 2 dot products become O(1) each; the taps one sample behind the
+                // samples themselves (one channel's lag 1, a plane's left neighbour) recur from the products with
+                // the samples, computed first. (Only from products this run has already computed: those with the
+                // samples, rows before i, or row i before j.)
                 let earlier = match (self.shifted[i], self.shifted[j]) {
                     (Some(p), Some(q)) if len > 0 => {
                         let (hi, lo) = if p >= q { (p, q) } else { (q, p) };
-                        (hi < i || hi == i && lo < j).then_some((p, q, hi * k + lo))
+                        let ready = if hi == k { lo < k } else { hi < i || hi == i && lo < j };
+                        ready.then_some((p, q, hi * kk + lo))
                     }
                     _ => None,
                 };
@@ -371,7 +382,7 @@ impl<'a> Run<'a> {
                     }
                     None => dot(a, column(j)),
                 };
-                local[i * k + j] = v;
+                local[i * kk + j] = v;
                 ata[i * k + j] += v;
             }
         }
