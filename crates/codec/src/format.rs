@@ -80,6 +80,16 @@ impl TileGrid {
         self.across * self.down
     }
 
+    /// Rows of a full tile.
+    pub fn block_height(&self) -> usize {
+        self.bh
+    }
+
+    /// Tiles in a tile row.
+    pub fn across(&self) -> usize {
+        self.across
+    }
+
     /// Index of the first tile (column 0) of the tile row holding array row `r`.
     pub fn first_tile_of_row(&self, r: usize) -> usize {
         r / self.bh * self.across

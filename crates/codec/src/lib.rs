@@ -352,33 +352,51 @@ fn decode_into<T: Element>(
     workers: &Workers,
     decode: impl Fn(&mut DecodeScratch, usize) -> Result<ArrayBuf, CodecError> + Sync,
 ) -> Result<(), CodecError> {
-    if grid.count() > 0 && grid.tile(0).3 < PIECE_MIN_WIDTH {
+    if grid.count() == 0 {
+        return Ok(());
+    }
+    if grid.tile(0).3 < PIECE_MIN_WIDTH {
         return decode_then_place(out, cols, grid, workers, decode);
     }
-    let mut pieces: Vec<Vec<&mut [T]>> = (0..grid.count()).map(|_| Vec::new()).collect();
-    for (r, row) in out.chunks_mut(cols.max(1)).enumerate() {
-        let mut rest = row;
-        let mut i = grid.first_tile_of_row(r);
-        while !rest.is_empty() {
-            let (_, _, _, tc) = grid.tile(i);
-            let (piece, tail) = rest.split_at_mut(tc);
-            pieces[i].push(piece);
-            rest = tail;
-            i += 1;
+    // The pieces (16 bytes each) are made a band of tile rows at a time, so that they do not grow with the array;
+    // a band holds at least two tiles per worker.
+    let (bh, across) = (grid.block_height(), grid.across());
+    let band_tile_rows = (PIECES_PER_BAND / (bh * across)).max((2 * workers.threads()).div_ceil(across)).max(1);
+    for (b, band) in out.chunks_mut(band_tile_rows * bh * cols).enumerate() {
+        let row0 = b * band_tile_rows * bh;
+        let first = grid.first_tile_of_row(row0);
+        let mut pieces: Vec<Vec<&mut [T]>> = Vec::new();
+        for (r, row) in band.chunks_mut(cols).enumerate() {
+            let mut rest = row;
+            let mut i = grid.first_tile_of_row(row0 + r) - first;
+            while !rest.is_empty() {
+                let (_, _, _, tc) = grid.tile(first + i);
+                let (piece, tail) = rest.split_at_mut(tc);
+                if pieces.len() <= i {
+                    pieces.resize_with(i + 1, Vec::new);
+                }
+                pieces[i].push(piece);
+                rest = tail;
+                i += 1;
+            }
         }
+        let jobs: Vec<(usize, Vec<&mut [T]>)> = pieces.into_iter().enumerate().map(|(j, p)| (first + j, p)).collect();
+        let results = workers.map(jobs, DecodeScratch::default, |s, (i, mut rows)| {
+            let tile = decode(s, i)?;
+            let (_, _, tr, tc) = grid.tile(i);
+            for (dst, src) in rows.iter_mut().zip(T::values(&tile, tr, tc)?.chunks_exact(tc.max(1))) {
+                dst.copy_from_slice(src);
+            }
+            s.tile = Some(tile);
+            Ok(())
+        });
+        results.into_iter().collect::<Result<(), CodecError>>()?;
     }
-    let jobs: Vec<(usize, Vec<&mut [T]>)> = pieces.into_iter().enumerate().collect();
-    let results = workers.map(jobs, DecodeScratch::default, |s, (i, mut rows)| {
-        let tile = decode(s, i)?;
-        let (_, _, tr, tc) = grid.tile(i);
-        for (dst, src) in rows.iter_mut().zip(T::values(&tile, tr, tc)?.chunks_exact(tc.max(1))) {
-            dst.copy_from_slice(src);
-        }
-        s.tile = Some(tile);
-        Ok(())
-    });
-    results.into_iter().collect()
+    Ok(())
 }
+
+/// Row pieces made at a time by [`decode_into`] (unless fewer would leave workers idle).
+const PIECES_PER_BAND: usize = 1 << 16;
 
 /// Tiles narrower than this are copied into place by the calling thread ([`decode_then_place`]): as row pieces,
 /// one-channel tiles would make a slice per element.
