@@ -246,3 +246,19 @@ fn degenerate_shapes_round_trip() {
         assert_eq!(back, data);
     }
 }
+
+/// Decoded tiles reach their place in the output three ways: copied by the workers a band of tile rows at a time
+/// (here 16-column tiles make more row pieces than one band holds, and the last band is partial), in one band
+/// (the default tiles), or by the calling thread (one-channel tiles). Every thread count gives the input back.
+#[test]
+fn tiles_are_placed_in_bands_and_by_the_caller() {
+    for (rows, cols, bh, bw) in [(3000, 640, 64, 16), (3000, 640, 0, 0), (3000, 24, 500, 1)] {
+        let data = make(0, &walk(rows, cols, 7, 300), false);
+        let params = Params { block_height: bh, block_width: bw, threads: 2, ..Params::default() };
+        let packed = compress(data.as_ref(), rows, cols, &params).unwrap();
+        for threads in [1, 2, 3] {
+            let (_, back) = decompress(&packed, threads).unwrap();
+            assert!(back == data, "{rows} x {cols} in {bh} x {bw} tiles, {threads} threads");
+        }
+    }
+}
