@@ -204,6 +204,18 @@ fn arrays_of_every_dtype_shape_and_order_restore_the_identical_npy() {
 }
 
 #[test]
+fn constant_arrays_in_the_largest_chunks_read_back() {
+    // 32 MiB of zeros in one chunk: two tiles of 2^22 samples, a DAS stream of a few hundred bytes (an expansion
+    // of about 95000, above the 65536 the reader once allowed: the writer made archives it then refused).
+    let body = vec![0u8; 8192 * 1024 * 4];
+    let file = npy("<i4", false, "(8192, 1024)", &body);
+    let opts = EntryOptions { codec: ChunkCodec::Das, das_chunk_size: 1 << 30, ..Default::default() };
+    let archive = write_one(&file, &opts, true);
+    assert!(archive.len() < 2000, "{} bytes", archive.len());
+    assert_eq!(read_back(&archive), file);
+}
+
+#[test]
 fn fixed_accuracy_arrays_verify_and_stay_within_the_bound() {
     let vals: Vec<i32> = (0..4000).map(|i| (i * 7919 % 2000) - 1000).collect();
     let body: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();

@@ -61,7 +61,8 @@ impl ChunkCodec {
 
     /// The most original bytes `stored` bytes can decode to with this codec: the format's expansion limit, which
     /// every decoder enforces before allocating. zstd: an RLE block of 3 + 1 bytes yields 128 KiB; LZ4: each
-    /// length byte 255 adds 255 bytes; deflate: 258 bytes per (at least) 2 bits; DAS: the codec's own 65536.
+    /// length byte 255 adds 255 bytes; deflate: 258 bytes per (at least) 2 bits; DAS: the codec's own limit (2^20,
+    /// docs/format.md section 1).
     pub fn max_output(self, stored: u64) -> u128 {
         let s = u128::from(stored);
         match self {
@@ -69,14 +70,10 @@ impl ChunkCodec {
             ChunkCodec::Zstd => s * 32768,
             ChunkCodec::Lz4 => s * 256 + 64,
             ChunkCodec::Deflate => s * 1032 + 1024,
-            ChunkCodec::Das => s * DAS_MAX_EXPANSION,
+            ChunkCodec::Das => s * daspack_codec::MAX_EXPANSION,
         }
     }
 }
-
-/// The DAS codec refuses streams claiming more than 65536 output bytes per stream byte (docs/format.md section 1;
-/// the constant is not exported by `daspack_codec`).
-const DAS_MAX_EXPANSION: u128 = 1 << 16;
 
 /// Filters applied to a chunk before a byte codec (in this order: delta, then one shuffle) and undone after it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
