@@ -647,7 +647,8 @@ fn weigh_2d(w: u64, n: u64, nw: u64, ne: u64) -> u64 {
     2 * w + 2 * n + nw + ne
 }
 
-/// Local residual energy of a 1-D sequence at `t`: `3|r[t-1]| + 2|r[t-2]| + |r[t-3]|`.
+/// Local residual energy of a 1-D sequence at `t`: `(4|r[t-1]| + 3|r[t-2]| + 2|r[t-3]| + 2|r[t-4]| + |r[t-5]| + ...
+/// + |r[t-8]|) / 2`.
 #[inline(always)]
 fn energy_1d(m: &[u32], t: usize) -> u64 {
     let g = |k: usize| if t >= k { m[t - k] as u64 } else { 0 };
