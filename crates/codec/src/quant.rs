@@ -177,27 +177,36 @@ impl Quantiser {
         tc: usize,
     ) -> Result<(), ()> {
         match (*self, out) {
+            (Quantiser::Int { step: 1, lo, hi, .. }, out) => {
+                // Lossless: the values must already be in range (only a corrupt stream has others). The ranges of
+                // the integer types span a power of two, so a value is in range when its offset from `lo` has no
+                // bit above the span's: an OR over the plane, in shifts and ORs that vectorise even on baseline
+                // x86-64 (which has no 64-bit compare), then plain conversions.
+                let span = (hi - lo + 1) as u64;
+                debug_assert!(span.is_power_of_two());
+                let above =
+                    plane.iter().fold(0u64, |acc, &q| acc | (q.wrapping_sub(lo) as u64) >> span.trailing_zeros());
+                if above != 0 {
+                    return Err(());
+                }
+                match out {
+                    ArrayBuf::I16(o) => place(o, plane, cols, r0, c0, tr, tc, |q| q as i16),
+                    ArrayBuf::U16(o) => place(o, plane, cols, r0, c0, tr, tc, |q| q as u16),
+                    ArrayBuf::I32(o) => place(o, plane, cols, r0, c0, tr, tc, |q| q as i32),
+                    _ => return Err(()),
+                }
+                Ok(())
+            }
             (Quantiser::Int { step, lo, hi, .. }, out) => {
-                let mut ok = true;
-                let mut conv = |q: i64| {
-                    let v = q.wrapping_mul(step);
-                    // Lossless values must already be in range; quantised ones are clamped (which only reduces error).
-                    if step == 1 && (v < lo || v > hi) {
-                        ok = false;
-                    }
-                    v.clamp(lo, hi)
-                };
+                // Quantised values are clamped (which only reduces error).
+                let conv = |q: i64| q.wrapping_mul(step).clamp(lo, hi);
                 match out {
                     ArrayBuf::I16(o) => place(o, plane, cols, r0, c0, tr, tc, |q| conv(q) as i16),
                     ArrayBuf::U16(o) => place(o, plane, cols, r0, c0, tr, tc, |q| conv(q) as u16),
                     ArrayBuf::I32(o) => place(o, plane, cols, r0, c0, tr, tc, |q| conv(q) as i32),
                     _ => return Err(()),
                 }
-                if ok {
-                    Ok(())
-                } else {
-                    Err(())
-                }
+                Ok(())
             }
             (Quantiser::Float { step, .. }, ArrayBuf::F32(o)) => {
                 place(o, plane, cols, r0, c0, tr, tc, |q| (q as f64 * step) as f32);

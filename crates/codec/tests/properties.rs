@@ -217,6 +217,25 @@ fn absurd_sizes_are_refused_before_allocating() {
 }
 
 #[test]
+fn lossless_values_outside_the_element_type_are_corrupt() {
+    // An int32 stream relabelled int16 (header CRC recomputed): its predictive tiles decode to values above 32767,
+    // which no int16 stream holds.
+    let v: Vec<i32> = (0..64 * 16).map(|i| 30000 + (i * 37 % 5000)).collect();
+    let params = Params { threads: 1, ..Default::default() };
+    let mut b = compress(ArrayBuf::I32(v).as_ref(), 64, 16, &params).unwrap();
+    assert_eq!(b[5], 3);
+    b[5] = 1;
+    let n = u32::from_le_bytes(b[48..52].try_into().unwrap()) as usize;
+    let end = 52 + 8 * n;
+    let crc = crc32fast::hash(&b[..end]);
+    b[end..end + 4].copy_from_slice(&crc.to_le_bytes());
+    match decompress(&b, 1) {
+        Err(CodecError::Corrupt { what, .. }) => assert_eq!(what, "decoded value outside the element type's range"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn non_finite_floats_are_rejected_with_their_index() {
     let data = ArrayBuf::F32(vec![1.0, 2.0, f32::NAN, 4.0]);
     let err = compress(data.as_ref(), 2, 2, &Params { abs_error: 0.1, ..Params::default() }).unwrap_err();
