@@ -248,7 +248,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::List { input } => archive::list(&archive::open_dpk(&input)?),
         Command::Bench(a) => bench::run(a),
-        Command::Sensor(c) => sensor::run(c),
+        Command::Sensor(c) => sensor::run(c, cli.quiet),
     }
 }
 

@@ -3,10 +3,13 @@
 //! A series is a text file with one item per line: a sample (an integer in -2048..=2047), `NA` for no measurement,
 //! or one of the reserved events `CLOCK_BACKWARDS`, `LONG_TERM_JITTER`, `USER_EVENT` (case does not matter). Blank
 //! lines are ignored. The encoded file is the raw bit stream, zero-padded to a whole byte, with no header: the
-//! decoder must be told the item count (the number of non-blank lines), which `encode` prints.
+//! decoder must be told the item count (the number of non-blank lines), which `encode` prints. `-` names stdin or
+//! stdout; the summaries then go to stderr, and `--quiet` drops them. The text format is in `docs/sensor.md`
+//! section 10.
 
 use std::fmt::Write as _;
 use std::fs;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -21,9 +24,10 @@ pub enum SensorCommand {
     /// Encode a text series (one sample per line, NA for no measurement) into a raw bit stream; prints the item
     /// count that `decode` needs.
     Encode {
-        /// Text series: one integer sample (-2048..=2047) or NA per line; blank lines are ignored.
+        /// Text series (`-` for stdin): per line an integer sample (-2048..=2047), NA (no measurement) or a reserved
+        /// event (CLOCK_BACKWARDS, LONG_TERM_JITTER, USER_EVENT), in any case; blank lines are ignored.
         input: PathBuf,
-        /// Output: the raw bit stream, zero-padded to a whole byte.
+        /// Output (`-` for stdout): the raw bit stream, zero-padded to a whole byte.
         output: PathBuf,
         /// Overwrite OUTPUT if it exists.
         #[arg(long)]
@@ -31,9 +35,9 @@ pub enum SensorCommand {
     },
     /// Decode a raw bit stream into a text series (one item per line).
     Decode {
-        /// The raw bit stream written by `encode`.
+        /// The raw bit stream written by `encode` (`-` for stdin).
         input: PathBuf,
-        /// Output text series.
+        /// Output text series (`-` for stdout): one item per line, events in upper case.
         output: PathBuf,
         /// Number of items (lines) in the stream, as printed by `encode`.
         #[arg(long)]
@@ -42,39 +46,46 @@ pub enum SensorCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Print how a text series codes: samples, gaps, bits, bits per sample, reduction vs 16-bit storage.
+    /// Print how a text series codes: samples, gaps, events, bits, bits per item, reduction vs 16-bit storage.
     Stats {
-        /// Text series: one integer sample (-2048..=2047) or NA per line.
+        /// Text series (`-` for stdin), as for `encode`.
         input: PathBuf,
     },
 }
 
-pub fn run(cmd: SensorCommand) -> Result<()> {
+pub fn run(cmd: SensorCommand, quiet: bool) -> Result<()> {
     match cmd {
         SensorCommand::Encode { input, output, force } => {
-            crate::output::check_target(&output, force)?;
+            if !is_stdio(&output) {
+                crate::output::check_target(&output, force)?;
+            }
             let slots = read_series(&input)?;
             let (bytes, enc) = encode_slots(&slots)?;
-            crate::output::write_bytes(&output, force, &bytes)?;
+            write_output(&output, force, &bytes)?;
             let s = Summary::new(&slots, &enc);
-            println!(
-                "{} items ({} NA) -> {} bytes ({} bits, {:.3} bits/sample, {:.2} % smaller than 16-bit)",
+            let summary = format!(
+                "{} items ({} NA, {} other events) -> {} bytes ({} bits, {:.3} bits/item, {:.2} % smaller than \
+                 16-bit)\ndecode with: --count {}",
                 s.items,
                 s.gaps,
+                s.events,
                 enc.bytes,
                 enc.bits,
                 s.bits_per_item(),
-                s.reduction_percent()
+                s.reduction_percent(),
+                enc.items
             );
-            println!("decode with: --count {}", enc.items);
+            report(&summary, quiet, is_stdio(&output));
             Ok(())
         }
         SensorCommand::Decode { input, output, count, force } => {
-            crate::output::check_target(&output, force)?;
-            let data = fs::read(&input).with_context(|| format!("cannot read {}", input.display()))?;
+            if !is_stdio(&output) {
+                crate::output::check_target(&output, force)?;
+            }
+            let data = read_input(&input)?;
             let text = decode_to_text(&data, count).with_context(|| format!("cannot decode {}", input.display()))?;
-            crate::output::write_bytes(&output, force, text.as_bytes())?;
-            eprintln!("{count} items -> {}", output.display());
+            write_output(&output, force, text.as_bytes())?;
+            report(&format!("{count} items -> {}", output.display()), quiet, true);
             Ok(())
         }
         SensorCommand::Stats { input } => {
@@ -90,11 +101,47 @@ pub fn run(cmd: SensorCommand) -> Result<()> {
             println!("items (--count):      {}", s.items);
             println!("bits:                 {}", enc.bits);
             println!("bytes:                {}", enc.bytes);
-            println!("bits per sample:      {:.3}", s.bits_per_item());
+            println!("bits per item:        {:.3}", s.bits_per_item());
             println!("16-bit storage:       {} bytes", 2 * s.items);
             println!("reduction vs 16-bit:  {:.2} %", s.reduction_percent());
             Ok(())
         }
+    }
+}
+
+fn is_stdio(p: &Path) -> bool {
+    p.as_os_str() == "-"
+}
+
+/// A summary for the user: on stdout, or on stderr when stdout carries the data; nothing with `--quiet`.
+fn report(text: &str, quiet: bool, to_stderr: bool) {
+    if quiet {
+        return;
+    }
+    if to_stderr {
+        eprintln!("{text}");
+    } else {
+        println!("{text}");
+    }
+}
+
+fn read_input(path: &Path) -> Result<Vec<u8>> {
+    let mut data = Vec::new();
+    if is_stdio(path) {
+        std::io::stdin().lock().read_to_end(&mut data).context("cannot read stdin")?;
+    } else {
+        data = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    Ok(data)
+}
+
+/// Writes `bytes` to stdout (`-`) or, through a temporary file renamed into place, to `path`.
+fn write_output(path: &Path, force: bool, bytes: &[u8]) -> Result<()> {
+    if is_stdio(path) {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes).and_then(|_| out.flush()).context("cannot write to stdout")
+    } else {
+        crate::output::write_bytes(path, force, bytes)
     }
 }
 
@@ -137,7 +184,7 @@ impl Summary {
 
 /// Reads a text series into `i16` slots (events as the `SLOT_*` sentinels).
 fn read_series(path: &Path) -> Result<Vec<i16>> {
-    let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = String::from_utf8(read_input(path)?).with_context(|| format!("{} is not UTF-8 text", path.display()))?;
     parse_series(&text).with_context(|| format!("in {}", path.display()))
 }
 
