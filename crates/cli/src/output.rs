@@ -72,5 +72,13 @@ pub fn write_bytes(path: &Path, force: bool, bytes: &[u8]) -> Result<()> {
 
 pub fn temp_name(path: &Path) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.daspack-tmp-{}", std::process::id()))
+    let tmp = format!(".{name}.daspack-tmp-{}", std::process::id());
+    // File names are limited to 255 bytes: a name near the limit (which an archive may hold) gets a short
+    // temporary name, unique within the process.
+    if tmp.len() <= 255 {
+        return path.with_file_name(tmp);
+    }
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    path.with_file_name(format!(".daspack-tmp-{}-{n}", std::process::id()))
 }

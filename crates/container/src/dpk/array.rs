@@ -145,6 +145,9 @@ impl NpyInfo {
         let version = v.get("version").and_then(Value::as_array).ok_or("npy.version missing")?;
         let part = |i: usize| version.get(i).and_then(Value::as_u64).and_then(|x| u8::try_from(x).ok());
         let (major, minor) = (part(0).ok_or("npy.version")?, part(1).ok_or("npy.version")?);
+        if !(1..=3).contains(&major) {
+            return Err(format!("npy version {major}.{minor} (a .npy file is version 1, 2 or 3)"));
+        }
         let header = v.get("header").and_then(Value::as_str).ok_or("npy.header missing")?.to_string();
         let mut pre = b"\x93NUMPY".to_vec();
         pre.extend_from_slice(&[major, minor]);
@@ -155,7 +158,18 @@ impl NpyInfo {
         }
         pre.extend_from_slice(header.as_bytes());
         let total = (pre.len() as u64).checked_add(size).ok_or("size overflows")?;
-        NpyInfo::parse(&pre, total).ok_or_else(|| "npy header does not describe the entry's bytes".to_string())
+        let info =
+            NpyInfo::parse(&pre, total).ok_or_else(|| "npy header does not describe the entry's bytes".to_string())?;
+        // The other keys restate the header (for readers that do not parse Python literals): they must agree.
+        let agrees = v.get("descr").and_then(Value::as_str) == Some(info.descr.as_str())
+            && v.get("fortran_order").and_then(Value::as_bool) == Some(info.fortran_order)
+            && v.get("shape").and_then(Value::as_array).is_some_and(|s| {
+                s.len() == info.shape.len() && s.iter().zip(&info.shape).all(|(a, &b)| a.as_u64() == Some(b))
+            });
+        if !agrees {
+            return Err("npy.descr, npy.fortran_order or npy.shape disagrees with npy.header".to_string());
+        }
+        Ok(info)
     }
 }
 

@@ -349,6 +349,12 @@ fn zstd_compress(src: &[u8], level: i32) -> Vec<u8> {
 
 /// Decodes one zstd frame into `out`'s spare capacity (which bounds the output).
 fn zstd_decompress_into(stored: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    // A chunk is exactly one frame (docs/format.md A.3): libzstd would also decode frames after it.
+    match zstd::zstd_safe::find_frame_compressed_size(stored) {
+        Ok(n) if n == stored.len() => {}
+        Ok(_) => return Err("zstd: bytes after the chunk's frame".to_string()),
+        Err(code) => return Err(format!("zstd: {}", zstd::zstd_safe::get_error_name(code))),
+    }
     ZSTD_DCTX.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {

@@ -301,8 +301,12 @@ impl<S: Source> Archive<S> {
         Ok(())
     }
 
-    /// Decodes every chunk of `e` and checks every CRC and the digest.
+    /// Decodes every chunk of `e` and checks every CRC and the digest; for an array, also its `npy` metadata (what
+    /// extraction needs to rebuild the `.npy`).
     pub fn verify_entry(&self, e: &Entry, threads: usize) -> Result<EntryReport> {
+        if e.kind == EntryKind::Array {
+            self.npy_info(e)?;
+        }
         let digest = self.for_each_chunk(e, threads, |_, _| Ok(()), |_, _| Ok(()))?;
         Ok(EntryReport { chunks: e.chunks.len() as u64, size: e.size, stored: e.stored_size(), digest })
     }
