@@ -20,8 +20,16 @@ ensure_apt() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# ensure_python: python3, with the venv module.
+ensure_python() {
+    if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+        ensure_apt python3 python3-venv
+    fi
+}
+
 # ensure_venv PIP_ARGS...: a Python venv at $VENV with the given requirements.
 ensure_venv() {
+    ensure_python
     if [ ! -x "$VENV/bin/python" ]; then
         log "python venv at $VENV"
         python3 -m venv "$VENV"

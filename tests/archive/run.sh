@@ -11,9 +11,6 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../../scripts/lib.sh"
 cd "$ROOT"
 
-if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    ensure_apt python3 python3-venv
-fi
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import numpy, zstandard, lz4.block, xxhash, blake3' 2>/dev/null; then
     ensure_venv numpy zstandard lz4 xxhash blake3
 fi

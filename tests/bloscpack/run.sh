@@ -8,9 +8,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../../scripts/lib.sh"
 cd "$ROOT"
 
-if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    ensure_apt python3 python3-venv
-fi
+ensure_python
 # python-blosc 1.11.4 ships manylinux wheels for CPython 3.8-3.12; elsewhere it builds c-blosc from source.
 if ! python3 -c 'import sys; sys.exit(0 if (3, 8) <= sys.version_info[:2] <= (3, 12) else 1)'; then
     ensure_apt cmake gcc g++ python3-dev

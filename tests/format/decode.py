@@ -567,6 +567,17 @@ def float_predict(R, C, p, w, r, lo, nbits):
 # ---------------------------------------------------------------------------------------------- section 6.3
 
 
+def slot_table(freq, total):
+    """Cumulative frequencies and the slot -> symbol table of a rANS table whose frequencies sum to `total`."""
+    cum = [0] * (len(freq) + 1)
+    for s, f in enumerate(freq):
+        cum[s + 1] = cum[s] + f
+    lut = bytearray(total)
+    for s, f in enumerate(freq):
+        lut[cum[s]:cum[s + 1]] = bytes([s]) * f
+    return cum, lut
+
+
 def rans_init(words):
     if len(words) < 4:
         fail("rANS stream shorter than its two states")
@@ -592,12 +603,7 @@ def read_byte_sequence(rd, n, st):
             freq[s] = f
     if sum(freq) != 4096:
         fail("byte frequencies do not sum to 4096")
-    cum = [0] * 257
-    for s in range(256):
-        cum[s + 1] = cum[s] + freq[s]
-    lut = bytearray(4096)
-    for s in range(256):
-        lut[cum[s]:cum[s + 1]] = bytes([s]) * freq[s]
+    cum, lut = slot_table(freq, 4096)
     ln = rd.varint()
     if ln % 2 or ln < 8:
         fail("byte-sequence rANS length odd or below 8")
@@ -988,12 +994,7 @@ class RansModel:
                 freq[s] = f
             if sum(freq) != 1024:
                 fail("frequencies do not sum to 1024")
-            cum = [0] * 129
-            for s in range(128):
-                cum[s + 1] = cum[s] + freq[s]
-            lut = bytearray(1024)
-            for s in range(128):
-                lut[cum[s]:cum[s + 1]] = bytes([s]) * freq[s]
+            cum, lut = slot_table(freq, 1024)
             self.tables[ctx] = (freq, cum, lut)
 
     def start(self, rc, raw):

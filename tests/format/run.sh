@@ -9,9 +9,6 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../../scripts/lib.sh"
 cd "$ROOT"
 
-if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    ensure_apt python3 python3-venv
-fi
 ensure_venv numpy zstandard
 
 log "building the CLI"

@@ -9,9 +9,6 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../../scripts/lib.sh"
 cd "$ROOT"
 
-if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    ensure_apt python3 python3-venv
-fi
 # h5dump (Debian's HDF5, not h5py's) reads a file written through the filter, with HDF5_PLUGIN_PATH=plugin_path().
 ensure_apt hdf5-tools
 export DASPACK_REQUIRE_H5DUMP=1

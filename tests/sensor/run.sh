@@ -9,9 +9,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../../scripts/lib.sh"
 cd "$ROOT"
 
-if ! command -v python3 >/dev/null; then
-    ensure_apt python3
-fi
+ensure_python
 
 log "building the CLI"
 cargo build --release -q -p daspack-cli
