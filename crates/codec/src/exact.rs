@@ -29,13 +29,6 @@ const FINALISTS: usize = 3;
 const REFINE_SAMPLES: usize = 8192;
 /// A float32 finalist scale is refined to a double-precision one only when it fits at least this fraction.
 const F64_SEARCH_MIN_FIT: f64 = 0.2;
-/// True for powers of two and values within float rounding of one: every binary float in a range of 2^30 of its
-/// ulp is an integer multiple of one, so such a scale says nothing about the data.
-fn near_power_of_two(v: f64) -> bool {
-    let l = v.log2();
-    (l - l.round()).abs() < 1e-9
-}
-
 /// A scale found from the common divisor of the smallest magnitudes must fit at least this fraction.
 const CLEAN_FIT: f64 = 0.99;
 /// Mode 2 is chosen when at least this fraction of the examined elements fits the scale bit-exactly.
@@ -202,6 +195,13 @@ fn common_divisor(mags: &[f64]) -> Option<f64> {
 /// The largest multiple of the common divisor that [`common_divisor`] looks for in the smallest magnitude.
 const MAX_DIVISOR_MULTIPLE: u32 = 4096;
 
+/// True for powers of two and values within float rounding of one: every binary float in a range of 2^30 of its
+/// ulp is an integer multiple of one, so such a scale says nothing about the data.
+fn near_power_of_two(v: f64) -> bool {
+    let l = v.log2();
+    (l - l.round()).abs() < 1e-9
+}
+
 impl FloatExact {
     /// Chooses the mode for a float array: the scale (1.0 first, then candidates from the smallest magnitudes) that
     /// fits most elements bit-exactly, if it fits enough of them; otherwise the bit map.
@@ -280,7 +280,7 @@ impl FloatExact {
                 let Some((pre, s)) = near.iter().map(|&c| (count(c, pre_step), c)).max_by_key(|&(n, _)| n) else {
                     continue;
                 };
-                // (The sub-sample may miss a few misfits, hardly half of them.)
+                // On the sub-sample, twice the misfits the whole may have (a sample's share varies).
                 if (pre as f64) < (1.0 - 2.0 * (1.0 - CLEAN_FIT)) * pre_len || near_power_of_two(s) {
                     continue;
                 }
@@ -768,7 +768,7 @@ struct Prediction {
     ords: Vec<i64>,
     preds: Vec<i64>,
     /// No prediction is NaN. IEEE 754 leaves open which NaN an operation on NaNs (or `inf - inf`) returns, and
-    /// processors and compilers differ (x86 keeps the first operand's, AArch64 returns the default NaN): a decoder
+    /// processors and compilers differ (x86 propagates an operand's, AArch64 may return the default NaN): a decoder
     /// could predict other bits than the encoder did, so such a tile takes a variant without float arithmetic.
     portable: bool,
 }
