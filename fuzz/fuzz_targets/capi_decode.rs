@@ -127,7 +127,7 @@ fn sensor(data: &[u8]) {
     unsafe { daspack_sensor_decoder_free(dec) };
 }
 
-/// Largest entry the archive part decodes whole (a chunk may claim 65536x its stored bytes).
+/// Largest entry the archive part decodes whole (a chunk may claim 2^20 times its stored bytes).
 const MAX_ENTRY: u64 = 16 << 20;
 
 fn archive(data: &[u8]) {

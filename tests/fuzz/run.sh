@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzz smoke test: builds every cargo-fuzz target of fuzz/ once, then runs each for FUZZ_SECONDS (default 20) on a
+# Fuzz smoke test: builds every cargo-fuzz target of fuzz/ once, then runs each for FUZZ_SECONDS (default 10) on a
 # corpus seeded by fuzz/make_seeds.sh, with libFuzzer's memory limits (-rss_limit_mb / -malloc_limit_mb = 512), so
 # a panic, a sanitizer report, a timeout or an over-allocation fails the suite. Prints executions and coverage per
 # target; the last line is `N passed, M failed`. Longer runs for maintainers: fuzz/README.md.
@@ -13,7 +13,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../../scripts/lib.sh"
 cd "$ROOT"
 
-SECS="${FUZZ_SECONDS:-20}"
+SECS="${FUZZ_SECONDS:-10}"
 OUTDIR="${FUZZ_TARGET_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/fuzz}"
 CARGO_FUZZ_VERSION="${CARGO_FUZZ_VERSION:-0.13.2}"
 JOBS="${FUZZ_JOBS:-$(($(nproc) >= 2 ? 2 : 1))}"
