@@ -10,6 +10,7 @@ The last line is `N passed, M failed`; the exit status is non-zero on any failur
 
 import argparse
 import glob
+import itertools
 import os
 import struct
 import subprocess
@@ -91,9 +92,17 @@ def run_cli(*args, check=True):
     return p
 
 
+_files = itertools.count()
+
+
+def scratch_path(name, suffix):
+    """A file name in TMP that no other case or worker process uses (cases run in parallel and share names)."""
+    return os.path.join(TMP, f"{name}.{os.getpid()}.{next(_files)}{suffix}")
+
+
 def compress(name, a, opts):
-    src = os.path.join(TMP, f"{name}.npy")
-    dst = os.path.join(TMP, f"{name}.das")
+    src = scratch_path(name, ".npy")
+    dst = scratch_path(name, ".das")
     np.save(src, a)
     run_cli("compress", "--format", "stream", "-f", *opts, src, dst)
     with open(dst, "rb") as f:
@@ -102,8 +111,8 @@ def compress(name, a, opts):
 
 def cli_decode(name, stream):
     """The reference decoder's output, or None if it refuses the stream."""
-    src = os.path.join(TMP, f"{name}.cli.das")
-    dst = os.path.join(TMP, f"{name}.cli.npy")
+    src = scratch_path(name, ".cli.das")
+    dst = scratch_path(name, ".cli.npy")
     with open(src, "wb") as f:
         f.write(stream)
     if os.path.exists(dst):
