@@ -1,6 +1,7 @@
 //! The archive subcommands: `.dpk` (native) and `.blp` (Bloscpack) compress, decompress, info, append, verify,
 //! pack, unpack and list. `-` is stdin or stdout; files are written to a temporary name and renamed when complete.
 
+use crate::output::{is_stdio, read_input, write_output};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use daspack::checksum::Checksum;
@@ -186,10 +187,6 @@ fn entry_name(input: &Path) -> Result<String> {
     n.to_str().map(str::to_string).ok_or_else(|| anyhow!("{} is not UTF-8", input.display()))
 }
 
-fn is_stdio(p: &Path) -> bool {
-    p.as_os_str() == "-"
-}
-
 /// Adds one input file to a dpk writer (arrays detected by content).
 fn add_input<W: Write>(w: &mut Writer<W>, name: &str, path: &Path, opts: &EntryOptions) -> Result<()> {
     if is_stdio(path) {
@@ -311,26 +308,6 @@ pub fn compress_blp(
     };
     ui.summary(output, payload_len, written, opts.blosc.codec.name());
     Ok(())
-}
-
-fn read_input(p: &Path) -> Result<Vec<u8>> {
-    if is_stdio(p) {
-        let mut v = Vec::new();
-        std::io::stdin().lock().read_to_end(&mut v)?;
-        Ok(v)
-    } else {
-        std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
-    }
-}
-
-fn write_output(p: &Path, force: bool, bytes: &[u8]) -> Result<()> {
-    if is_stdio(p) {
-        let mut o = std::io::stdout().lock();
-        o.write_all(bytes)?;
-        Ok(o.flush()?)
-    } else {
-        output::write_bytes(p, force, bytes)
-    }
 }
 
 /// An archive opened from a file, or from stdin held in memory.

@@ -82,3 +82,30 @@ pub fn temp_name(path: &Path) -> PathBuf {
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     path.with_file_name(format!(".daspack-tmp-{}-{n}", std::process::id()))
 }
+
+/// `-`: stdin or stdout.
+pub fn is_stdio(p: &Path) -> bool {
+    p.as_os_str() == "-"
+}
+
+/// The whole of a file, or of stdin (`-`).
+pub fn read_input(p: &Path) -> Result<Vec<u8>> {
+    if is_stdio(p) {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut v)?;
+        Ok(v)
+    } else {
+        std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
+    }
+}
+
+/// Writes `bytes` to stdout (`-`) or, through a temporary file renamed into place, to `p`.
+pub fn write_output(p: &Path, force: bool, bytes: &[u8]) -> Result<()> {
+    if is_stdio(p) {
+        let mut o = std::io::stdout().lock();
+        o.write_all(bytes)?;
+        Ok(o.flush()?)
+    } else {
+        write_bytes(p, force, bytes)
+    }
+}

@@ -8,12 +8,12 @@
 //! section 10.
 
 use std::fmt::Write as _;
-use std::fs;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
+
+use crate::output::{is_stdio, read_input, write_output};
 use daspack_sensor::{
     encode, max_encoded_len, DecodeErrorKind, Decoder, Encoded, Event, Item, MAX_SAMPLE, MIN_SAMPLE,
     SLOT_NO_MEASUREMENT,
@@ -109,10 +109,6 @@ pub fn run(cmd: SensorCommand, quiet: bool) -> Result<()> {
     }
 }
 
-fn is_stdio(p: &Path) -> bool {
-    p.as_os_str() == "-"
-}
-
 /// A summary for the user: on stdout, or on stderr when stdout carries the data; nothing with `--quiet`.
 fn report(text: &str, quiet: bool, to_stderr: bool) {
     if quiet {
@@ -122,26 +118,6 @@ fn report(text: &str, quiet: bool, to_stderr: bool) {
         eprintln!("{text}");
     } else {
         println!("{text}");
-    }
-}
-
-fn read_input(path: &Path) -> Result<Vec<u8>> {
-    let mut data = Vec::new();
-    if is_stdio(path) {
-        std::io::stdin().lock().read_to_end(&mut data).context("cannot read stdin")?;
-    } else {
-        data = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    }
-    Ok(data)
-}
-
-/// Writes `bytes` to stdout (`-`) or, through a temporary file renamed into place, to `path`.
-fn write_output(path: &Path, force: bool, bytes: &[u8]) -> Result<()> {
-    if is_stdio(path) {
-        let mut out = std::io::stdout().lock();
-        out.write_all(bytes).and_then(|_| out.flush()).context("cannot write to stdout")
-    } else {
-        crate::output::write_bytes(path, force, bytes)
     }
 }
 
