@@ -94,6 +94,9 @@ pub(crate) struct Scratch {
     symbols: Vec<(u8, u8)>,
     /// Predictions while candidate predictors are compared.
     estimate: Vec<i64>,
+    /// Residuals and contexts of a block of rows, computed before the block is coded.
+    residuals: Vec<i64>,
+    contexts: Vec<u8>,
 }
 
 crate::simd::avx2_dispatch! {
@@ -264,7 +267,7 @@ fn encode_predictive(
     out: &mut Vec<u8>,
     scratch: &mut Scratch,
 ) -> bool {
-    let Scratch { mags, pred, symbols, estimate } = scratch;
+    let Scratch { mags, pred, symbols, estimate, residuals, contexts } = scratch;
     out.push(match cfg.entropy {
         Entropy::Adaptive => METHOD_PREDICTIVE,
         Entropy::Static => METHOD_PREDICTIVE_STATIC,
@@ -340,7 +343,7 @@ fn encode_predictive(
                 let t1 = (t0 + block_rows).min(r.end);
                 let block = &mut pred[..(t1 - t0) * bc];
                 predictions(&band_buf, br, bc, p, t0..t1, block, narrow);
-                encode_rows(&band_buf, block, t0..t1, bc, &mut sink, &mut raw, mags);
+                encode_rows(&band_buf, block, t0..t1, bc, &mut sink, &mut raw, mags, residuals, contexts);
                 t0 = t1;
             }
         }
@@ -368,20 +371,6 @@ fn encode_predictive(
 enum Sink<'a> {
     Adaptive(ResidualModel, RangeEncoder),
     Static(&'a mut Vec<(u8, u8)>, Vec<[u32; NSYM]>),
-}
-
-impl Sink<'_> {
-    #[inline(always)]
-    fn put(&mut self, raw: &mut RawWriter, ctx: usize, r: i64) {
-        match self {
-            Sink::Adaptive(model, rc) => model.encode(rc, raw, ctx, r),
-            Sink::Static(symbols, counts) => {
-                let sym = rans::symbol_of(r, raw);
-                counts[ctx][sym as usize] += 1;
-                symbols.push((ctx as u8, sym));
-            }
-        }
-    }
 }
 
 /// Where the decoder takes residuals (and their raw bits) from.
@@ -760,6 +749,9 @@ fn predictions(
 }
 
 /// Codes the rows `range` of one subband (encoder side), whose predictions are `pred` (row `range.start` first).
+/// The encoder knows every residual in advance, so the block's residuals, magnitudes and contexts are computed
+/// first, each in a pass with no edge branches over most of the block (`residuals` and `contexts` hold them), and
+/// only the coding itself goes sample by sample.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn encode_rows(
@@ -770,16 +762,72 @@ fn encode_rows(
     sink: &mut Sink<'_>,
     raw: &mut RawWriter,
     mags: &mut [u32],
+    residuals: &mut Vec<i64>,
+    contexts: &mut Vec<u8>,
 ) {
-    let base = range.start * cols;
-    for t in range {
-        for c in 0..cols {
-            let idx = t * cols + c;
-            let r = x[idx].wrapping_sub(pred[idx - base]);
-            let ctx = context_of(energy(mags, t, c, cols));
-            sink.put(raw, ctx, r);
-            mags[idx] = magnitude(r);
+    let (base, end) = (range.start * cols, range.end * cols);
+    residuals.clear();
+    residuals.extend(x[base..end].iter().zip(&pred[..end - base]).map(|(&v, &p)| v.wrapping_sub(p)));
+    for (m, &r) in mags[base..end].iter_mut().zip(residuals.iter()) {
+        *m = magnitude(r);
+    }
+    contexts.clear();
+    contexts.resize(end - base, 0);
+    if cols == 1 {
+        contexts_1d(mags, range, contexts);
+    } else {
+        for (t, out) in range.zip(contexts.chunks_exact_mut(cols)) {
+            contexts_2d(mags, t, cols, out);
         }
+    }
+    match sink {
+        Sink::Adaptive(model, rc) => {
+            for (&r, &ctx) in residuals.iter().zip(contexts.iter()) {
+                model.encode(rc, raw, ctx as usize, r);
+            }
+        }
+        Sink::Static(symbols, counts) => {
+            symbols.extend(residuals.iter().zip(contexts.iter()).map(|(&r, &ctx)| {
+                let sym = rans::symbol_of(r, raw);
+                counts[ctx as usize][sym as usize] += 1;
+                (ctx, sym)
+            }));
+        }
+    }
+}
+
+/// The context of each sample `range` of one channel whose magnitudes are in `mags` (see [`energy_1d`]).
+#[inline(always)]
+fn contexts_1d(mags: &[u32], range: Range<usize>, out: &mut [u8]) {
+    // The first 8 samples of the channel lack part of their history; the others read a full window.
+    let full = range.start.max(8).min(range.end);
+    for (t, o) in (range.start..full).zip(out.iter_mut()) {
+        *o = context_of(energy_1d(mags, t)) as u8;
+    }
+    for (o, w) in out[full - range.start..].iter_mut().zip(mags[full.saturating_sub(8)..range.end].windows(9)) {
+        // w[8] is the sample itself, w[7] the one before it.
+        let e = 4 * w[7] as u64 + 3 * w[6] as u64 + 2 * w[5] as u64 + 2 * w[4] as u64;
+        *o = context_of((e + w[3] as u64 + w[2] as u64 + w[1] as u64 + w[0] as u64) / 2) as u8;
+    }
+}
+
+/// The context of each sample of row `t` of a plane of `cols > 1` columns whose magnitudes (of this row and the
+/// one above) are in `mags` (see [`energy_2d`]).
+#[inline(always)]
+fn contexts_2d(mags: &[u32], t: usize, cols: usize, out: &mut [u8]) {
+    if t == 0 || cols < 3 {
+        for (c, o) in out.iter_mut().enumerate() {
+            *o = context_of(energy_2d(mags, t, c, cols)) as u8;
+        }
+        return;
+    }
+    let row = t * cols;
+    out[0] = context_of(energy_2d(mags, t, 0, cols)) as u8;
+    out[cols - 1] = context_of(energy_2d(mags, t, cols - 1, cols)) as u8;
+    let (above, cur) = (&mags[row - cols..row], &mags[row..row + cols]);
+    // Column c (1 <= c < cols - 1) reads its west neighbour cur[c - 1] and above[c - 1..=c + 1].
+    for ((o, up), &w) in out[1..cols - 1].iter_mut().zip(above.windows(3)).zip(cur) {
+        *o = context_of(weigh_2d(w as u64, up[1] as u64, up[0] as u64, up[2] as u64)) as u8;
     }
 }
 
