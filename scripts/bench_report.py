@@ -1,5 +1,5 @@
 """Writes docs/benchmarks.md from the JSON files of scripts/bench.sh (all measured in the same run)."""
-import glob, json, os, re, sys, math, platform, datetime
+import json, os, re, sys, math, platform, datetime
 
 d, out = sys.argv[1], sys.argv[2]
 load = lambda n: json.load(open(os.path.join(d, n)))
@@ -72,15 +72,8 @@ for f in sorted(fixed):
     w(f"| {f} | {o['abs_error']:.4g} | **{o['ratio']:.3f}** | {o['max_abs_error']:.4g} | "
       f"{'n/a' if sz3 is None else f'{sz3:.3f}'} | {'n/a' if zfp is None else f'{zfp:.3f}'} |")
 w("")
-rounds = sorted(glob.glob(os.path.join(d, "ours_big_t1_*.json")))
-t1s = [json.load(open(f))[0] for f in rounds]
-t2s = [json.load(open(f.replace("_t1_", "_t2_")))[0] for f in rounds]
-med = lambda v: sorted(v)[len(v) // 2]
-# Medians over the rounds (each already a median of several runs).
-t1 = dict(t1s[0], compress_mb_s=med([t["compress_mb_s"] for t in t1s]), decompress_mb_s=med([t["decompress_mb_s"] for t in t1s]))
-t2 = dict(t2s[0], compress_mb_s=med([t["compress_mb_s"] for t in t2s]), decompress_mb_s=med([t["decompress_mb_s"] for t in t2s]))
-scale_c = [b["compress_mb_s"] / a["compress_mb_s"] for a, b in zip(t1s, t2s)]
-scale_d = [b["decompress_mb_s"] / a["decompress_mb_s"] for a, b in zip(t1s, t2s)]
+big = load("ours_big.json")[0]
+t2, t1 = big, dict(big, **big["compared"])
 pb = {r["codec"]: r for r in load("peers_big.json")["results"] if r.get("status") == "ok"}
 w(f"## Speed on a large int32 array ({t1['rows']} x {t1['cols']}, {t1['bytes'] / 1e6:.1f} MB: the AP Sensing file tiled 41x in time)")
 w("")
@@ -91,10 +84,9 @@ w(f"| daspack | 2 | {t2['ratio']:.3f} | {t2['compress_mb_s']:.1f} | {t2['decompr
 for k, r in pb.items():
     w(f"| {k} (peers.py) | {r['threads']} | {r['ratio']:.3f} | {r['comp_MBps']:.1f} | {r['decomp_MBps']:.1f} |")
 w("")
-fmt = lambda v: ", ".join(f"{x:.2f}" for x in v)
-w(f"- daspack rows: medians of {len(rounds)} rounds, one and two threads alternating (each round a median of several runs)")
-w(f"- two threads / one thread, median of the rounds' ratios: compress {med(scale_c):.2f}x ({fmt(scale_c)}), "
-  f"decompress {med(scale_d):.2f}x ({fmt(scale_d)})")
+w(f"- daspack rows: {big['repeats']} runs each, one and two threads taking turns run by run; speeds are medians")
+w(f"- two threads / one thread, median of the run-by-run ratios: compress {big['compared']['compress_speedup']:.2f}x, "
+  f"decompress {big['compared']['decompress_speedup']:.2f}x")
 if "daspack-t1" in pb:
     u = pb["daspack-t1"]
     w(f"- daspack / upstream DASPack alpha, one thread: compress {t1['compress_mb_s'] / u['comp_MBps']:.2f}x, decompress {t1['decompress_mb_s'] / u['decomp_MBps']:.2f}x, ratio {t1['ratio'] / u['ratio']:.3f}x")

@@ -30,6 +30,11 @@ pub struct BenchArgs {
     /// Skip the zstd baseline.
     #[arg(long)]
     no_baseline: bool,
+    /// Also measure this many threads, alternating with --threads run by run, and print the speed-up of --threads
+    /// over it: the median of the run-by-run ratios (this machine's speed drifts from one minute to the next, so
+    /// separate measurements of the two do not compare). Checks that both give the same stream.
+    #[arg(long)]
+    compare_threads: Option<usize>,
 }
 
 /// Largest |a - b| over all elements (NaNs at the same place count as equal).
@@ -55,6 +60,40 @@ fn timed<T>(repeats: usize, mut f: impl FnMut() -> Result<T>) -> Result<(T, f64)
         times.push(t.elapsed().as_secs_f64());
     }
     Ok((last.expect("at least one run"), median(times)))
+}
+
+/// Times of `repeats` runs of `f` with each of `threads`, the thread counts taking turns run by run: the last
+/// result and the list of times of each thread count.
+fn alternating<T>(
+    repeats: usize,
+    threads: [usize; 2],
+    mut f: impl FnMut(usize) -> Result<T>,
+) -> Result<([T; 2], [Vec<f64>; 2])> {
+    let mut times = [Vec::with_capacity(repeats), Vec::with_capacity(repeats)];
+    let mut last = [None, None];
+    for _ in 0..repeats.max(1) {
+        for (i, &n) in threads.iter().enumerate() {
+            let t = Instant::now();
+            last[i] = Some(f(n)?);
+            times[i].push(t.elapsed().as_secs_f64());
+        }
+    }
+    let [a, b] = last;
+    Ok(([a.expect("at least one run"), b.expect("at least one run")], times))
+}
+
+/// The second thread count of `--compare-threads`: its median times and the speed-ups over it.
+struct Compared {
+    threads: usize,
+    compress_s: f64,
+    decompress_s: f64,
+    compress_speedup: f64,
+    decompress_speedup: f64,
+}
+
+/// Speed-up of the first thread count over the second: the median of the run-by-run ratios of `times`.
+fn speedup(times: &[Vec<f64>; 2]) -> f64 {
+    median(times[1].iter().zip(&times[0]).map(|(slow, fast)| slow / fast).collect())
 }
 
 /// Byte shuffle (Blosc's): byte j of every element, then byte j+1, ...
@@ -97,11 +136,36 @@ pub fn run(a: BenchArgs) -> Result<()> {
         }
         let raw = arr.data.len() * arr.data.dtype().size();
         let mb = raw as f64 / 1e6;
-        let (packed, ct) = timed(a.repeats, || {
-            daspack::compress(arr.data.as_ref(), arr.rows, arr.cols, &params)
-                .with_context(|| format!("cannot compress {}", path.display()))
-        })?;
-        let ((_, back), dt) = timed(a.repeats, || Ok(daspack::decompress(&packed, params.threads)?))?;
+        let (packed, ct, dt, back, compared);
+        if let Some(other) = a.compare_threads {
+            let threads = [params.threads, other];
+            let (streams, ctimes) = alternating(a.repeats, threads, |n| {
+                let p = daspack::Params { threads: n, ..params.clone() };
+                daspack::compress(arr.data.as_ref(), arr.rows, arr.cols, &p)
+                    .with_context(|| format!("cannot compress {}", path.display()))
+            })?;
+            anyhow::ensure!(streams[0] == streams[1], "{}: the stream depends on the thread count", path.display());
+            let [s, _] = streams;
+            packed = s;
+            let (arrays, dtimes) = alternating(a.repeats, threads, |n| Ok(daspack::decompress(&packed, n)?.1))?;
+            let [b, _] = arrays;
+            back = b;
+            (ct, dt) = (median(ctimes[0].clone()), median(dtimes[0].clone()));
+            compared = Some(Compared {
+                threads: other,
+                compress_s: median(ctimes[1].clone()),
+                decompress_s: median(dtimes[1].clone()),
+                compress_speedup: speedup(&ctimes),
+                decompress_speedup: speedup(&dtimes),
+            });
+        } else {
+            (packed, ct) = timed(a.repeats, || {
+                daspack::compress(arr.data.as_ref(), arr.rows, arr.cols, &params)
+                    .with_context(|| format!("cannot compress {}", path.display()))
+            })?;
+            (back, dt) = timed(a.repeats, || Ok(daspack::decompress(&packed, params.threads)?.1))?;
+            compared = None;
+        }
         let err = max_abs_error(arr.data.as_ref(), back.as_ref());
         let exact = arr.data.to_le_bytes() == back.to_le_bytes();
         anyhow::ensure!(exact || err <= params.abs_error, "{}: error bound violated ({err})", path.display());
@@ -113,6 +177,12 @@ pub fn run(a: BenchArgs) -> Result<()> {
             "compress_mb_s": mb / ct, "decompress_mb_s": mb / dt, "max_abs_error": err,
             "abs_error": params.abs_error, "threads": params.threads, "repeats": a.repeats,
         });
+        if let Some(c) = &compared {
+            row["compared"] = serde_json::json!({
+                "threads": c.threads, "compress_mb_s": mb / c.compress_s, "decompress_mb_s": mb / c.decompress_s,
+                "compress_speedup": c.compress_speedup, "decompress_speedup": c.decompress_speedup,
+            });
+        }
         let mut baseline = String::new();
         if !a.no_baseline {
             let bytes = arr.data.to_le_bytes();
@@ -128,6 +198,12 @@ pub fn run(a: BenchArgs) -> Result<()> {
         let name =
             if a.repeat_time > 1 { format!("{name} x{} ({}x{})", a.repeat_time, arr.rows, arr.cols) } else { name };
         println!("{:<44} {:>8.3} {:>9.1} {:>9.1} {:>10.3e} | {}", name, ratio, mb / ct, mb / dt, err, baseline);
+        if let Some(c) = &compared {
+            let label = format!("  ({} threads; speed-up of {} over it)", c.threads, params.threads);
+            let (sc, sd) = (c.compress_speedup, c.decompress_speedup);
+            let speeds = format!("{:>9.1} {:>9.1}", mb / c.compress_s, mb / c.decompress_s);
+            println!("{label:<44} {:>8} {speeds} {:>10} | {sc:.2}x compress, {sd:.2}x decompress", "", "");
+        }
         rows_json.push(row);
     }
     if let Some(p) = &a.json {

@@ -118,6 +118,30 @@ fn fixed_accuracy_and_bench_and_demo_run() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert!(v[0]["ratio"].as_f64().unwrap() > 1.0 && v[0]["zstd3_shuffle"]["ratio"].as_f64().unwrap() > 1.0);
+    // Two thread counts measured in turns: one row each, the speed-ups from the same runs.
+    let out = daspack(&[
+        "bench",
+        "--threads",
+        "2",
+        "--compare-threads",
+        "1",
+        "--repeats",
+        "2",
+        "--json",
+        s(&json),
+        s(&input),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let (main, compared) = (&v[0], &v[0]["compared"]);
+    assert_eq!((main["threads"].as_u64(), compared["threads"].as_u64()), (Some(2), Some(1)), "{v}");
+    for key in ["compress", "decompress"] {
+        let (fast, slow) =
+            (main[format!("{key}_mb_s")].as_f64().unwrap(), compared[format!("{key}_mb_s")].as_f64().unwrap());
+        let speedup = compared[format!("{key}_speedup")].as_f64().unwrap();
+        assert!(fast > 0.0 && slow > 0.0 && speedup > 0.0, "{v}");
+    }
+    assert!(String::from_utf8_lossy(&out.stdout).contains("speed-up of 2 over it"));
     let out = daspack(&["demo", "--rows", "256", "--cols", "64"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
