@@ -648,6 +648,13 @@ typedef struct DaspackTileInfo {
  */
 #define DASPACK_ERROR_INTERNAL 12
 
+/**
+ * The operating system refused a file operation: a file that cannot be opened, created, read, written, synced or
+ * renamed (a missing file, a missing directory, no permission, a full disk). The message names the file and gives
+ * the system's reason.
+ */
+#define DASPACK_ERROR_IO 13
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

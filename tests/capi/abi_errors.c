@@ -71,6 +71,7 @@ static void version_and_names(void) {
                  DASPACK_VERSION_MAJOR * 10000u + DASPACK_VERSION_MINOR * 100u + DASPACK_VERSION_PATCH);
     TRUE_OR_FAIL(strcmp(daspack_error_name(DASPACK_ERROR_CORRUPT), "DASPACK_ERROR_CORRUPT") == 0);
     TRUE_OR_FAIL(strcmp(daspack_error_name(-5), "DASPACK_ERROR_UNKNOWN") == 0);
+    TRUE_OR_FAIL(strcmp(daspack_error_name(DASPACK_ERROR_IO), "DASPACK_ERROR_IO") == 0);
     TRUE_OR_FAIL(daspack_last_error() != NULL);
 }
 
@@ -430,7 +431,7 @@ static void archives(const char *tmpdir) {
     EXPECT(daspack_archive_open(NULL, &a), DASPACK_ERROR_NULL_POINTER, "daspack_archive_open", "path");
     EXPECT(daspack_archive_open(path, NULL), DASPACK_ERROR_NULL_POINTER, "daspack_archive_open", "archive");
     EXPECT(daspack_archive_open("", &a), DASPACK_ERROR_INVALID_ARGUMENT, "daspack_archive_open", "empty path");
-    EXPECT(daspack_archive_open(other, &a), DASPACK_ERROR_INVALID_ARGUMENT, "daspack_archive_open", "cannot open");
+    EXPECT(daspack_archive_open(other, &a), DASPACK_ERROR_IO, "daspack_archive_open", "cannot open");
     EXPECT(daspack_archive_open(tmpdir, &a), DASPACK_ERROR_INVALID_ARGUMENT, "daspack_archive_open", "directory");
     TRUE_OR_FAIL(a == NULL);
     EXPECT(daspack_archive_open_memory(NULL, 100, &a), DASPACK_ERROR_NULL_POINTER, "daspack_archive_open_memory",
@@ -601,8 +602,16 @@ static void archives(const char *tmpdir) {
            "daspack_archive_writer_new", "threads");
     EXPECT(daspack_archive_writer_append(NULL, 0, &w), DASPACK_ERROR_NULL_POINTER, "daspack_archive_writer_append",
            "path");
-    EXPECT(daspack_archive_writer_append(other, 0, &w), DASPACK_ERROR_INVALID_ARGUMENT,
-           "daspack_archive_writer_append", "cannot open");
+    EXPECT(daspack_archive_writer_append(other, 0, &w), DASPACK_ERROR_IO, "daspack_archive_writer_append",
+           "cannot open");
+    {
+        /* A directory that does not exist: the temporary file cannot be created. */
+        char nodir[600];
+        snprintf(nodir, sizeof nodir, "%s/abi_errors_%ld_no_such_dir/x.dpk", tmpdir, (long)getpid());
+        EXPECT(daspack_archive_writer_new(nodir, 1, &w), DASPACK_ERROR_IO, "daspack_archive_writer_new",
+               "cannot create");
+        TRUE_OR_FAIL(w == NULL);
+    }
     TRUE_OR_FAIL(w == NULL);
     daspack_archive_writer_free(NULL);
     EXPECT(daspack_archive_writer_new(other, 1, &w), DASPACK_OK, "", NULL);

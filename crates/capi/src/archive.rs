@@ -20,9 +20,9 @@ use crate::checksum::{algorithm, code as checksum_code, DaspackChecksumKind, DAS
 use crate::codec::{check_threads, default_params_c, dtype_from_code, params_from_c, DaspackDType, DaspackParams};
 use crate::error::{
     aligned, byte_len, copy_to, guard, non_null, slice, write_out, DaspackError, Failure, Result,
-    DASPACK_ERROR_CORRUPT, DASPACK_ERROR_INTERNAL, DASPACK_ERROR_INVALID_ARGUMENT, DASPACK_ERROR_NOT_DASPACK,
-    DASPACK_ERROR_STATE, DASPACK_ERROR_TOO_LARGE, DASPACK_ERROR_TRUNCATED, DASPACK_ERROR_UNREPRESENTABLE,
-    DASPACK_ERROR_UNSUPPORTED_VERSION,
+    DASPACK_ERROR_CORRUPT, DASPACK_ERROR_INTERNAL, DASPACK_ERROR_INVALID_ARGUMENT, DASPACK_ERROR_IO,
+    DASPACK_ERROR_NOT_DASPACK, DASPACK_ERROR_STATE, DASPACK_ERROR_TOO_LARGE, DASPACK_ERROR_TRUNCATED,
+    DASPACK_ERROR_UNREPRESENTABLE, DASPACK_ERROR_UNSUPPORTED_VERSION,
 };
 
 // ---- Enumerations ----
@@ -176,7 +176,7 @@ fn dpk_failure(e: dpk::Error) -> Failure {
     use dpk::Error as E;
     let code = match &e {
         E::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => DASPACK_ERROR_TRUNCATED,
-        E::Io(_) => DASPACK_ERROR_INVALID_ARGUMENT,
+        E::Io(_) => DASPACK_ERROR_IO,
         E::Truncated { .. } => DASPACK_ERROR_TRUNCATED,
         E::BadMagic => DASPACK_ERROR_NOT_DASPACK,
         E::UnsupportedVersion(_) => DASPACK_ERROR_UNSUPPORTED_VERSION,
@@ -195,7 +195,7 @@ fn dpk_failure(e: dpk::Error) -> Failure {
 }
 
 fn io_failure(what: &str, path: &Path, e: std::io::Error) -> Failure {
-    Failure::invalid(format!("{what} {}: {e}", path.display()))
+    Failure::new(DASPACK_ERROR_IO, format!("{what} {}: {e}", path.display()))
 }
 
 // ---- Argument helpers ----
@@ -1261,5 +1261,9 @@ mod tests {
             dpk::Error::Invalid("a: element 3 is NaN: NaN and infinity cannot be stored with an error bound".into());
         assert_eq!(dpk_failure(nan).code, DASPACK_ERROR_UNREPRESENTABLE);
         assert_eq!(dpk_failure(dpk::Error::NotFound("x".into())).code, DASPACK_ERROR_INVALID_ARGUMENT);
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert_eq!(dpk_failure(dpk::Error::Io(denied)).code, DASPACK_ERROR_IO);
+        let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        assert_eq!(dpk_failure(dpk::Error::Io(eof)).code, DASPACK_ERROR_TRUNCATED);
     }
 }

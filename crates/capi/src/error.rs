@@ -36,6 +36,10 @@ pub const DASPACK_ERROR_DTYPE_MISMATCH: DaspackError = 10;
 pub const DASPACK_ERROR_STATE: DaspackError = 11;
 /// A bug in daspack (a Rust panic, stopped at the library boundary). Please report it with the message.
 pub const DASPACK_ERROR_INTERNAL: DaspackError = 12;
+/// The operating system refused a file operation: a file that cannot be opened, created, read, written, synced or
+/// renamed (a missing file, a missing directory, no permission, a full disk). The message names the file and gives
+/// the system's reason.
+pub const DASPACK_ERROR_IO: DaspackError = 13;
 
 /// A failure on its way to the C caller: the status code and the message for `daspack_last_error`.
 #[derive(Debug)]
@@ -148,6 +152,7 @@ pub extern "C" fn daspack_error_name(code: DaspackError) -> *const c_char {
         DASPACK_ERROR_DTYPE_MISMATCH => c"DASPACK_ERROR_DTYPE_MISMATCH",
         DASPACK_ERROR_STATE => c"DASPACK_ERROR_STATE",
         DASPACK_ERROR_INTERNAL => c"DASPACK_ERROR_INTERNAL",
+        DASPACK_ERROR_IO => c"DASPACK_ERROR_IO",
         _ => c"DASPACK_ERROR_UNKNOWN",
     };
     name.as_ptr()

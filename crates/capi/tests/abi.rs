@@ -80,7 +80,7 @@ fn version_matches_the_crate() {
     assert_eq!(daspack_version_number(), parts[0] * 10000 + parts[1] * 100 + parts[2]);
     assert_eq!(name(DASPACK_ERROR_BUFFER_TOO_SMALL), "DASPACK_ERROR_BUFFER_TOO_SMALL");
     assert_eq!(name(12345), "DASPACK_ERROR_UNKNOWN");
-    for code in DASPACK_OK..=DASPACK_ERROR_INTERNAL {
+    for code in DASPACK_OK..=DASPACK_ERROR_IO {
         assert!(name(code).starts_with("DASPACK_"), "{code}");
         assert_ne!(name(code), "DASPACK_ERROR_UNKNOWN", "{code}");
     }

@@ -482,11 +482,7 @@ fn null_pointers_and_bad_arguments() {
         check(daspack_archive_open(path.as_ptr(), null_mut()), DASPACK_ERROR_NULL_POINTER, &["`archive`"]);
         check(daspack_archive_open(c"".as_ptr(), &mut obj), DASPACK_ERROR_INVALID_ARGUMENT, &["empty path"]);
         let missing = dir.path("missing.dpk");
-        check(
-            daspack_archive_open(missing.as_ptr(), &mut obj),
-            DASPACK_ERROR_INVALID_ARGUMENT,
-            &["cannot open", "missing.dpk"],
-        );
+        check(daspack_archive_open(missing.as_ptr(), &mut obj), DASPACK_ERROR_IO, &["cannot open", "missing.dpk"]);
         let d = CString::new(dir.0.to_str().unwrap()).unwrap();
         check(daspack_archive_open(d.as_ptr(), &mut obj), DASPACK_ERROR_INVALID_ARGUMENT, &["is a directory"]);
         assert!(obj.is_null());
@@ -700,17 +696,13 @@ fn null_pointers_and_bad_arguments() {
         check(daspack_archive_writer_new(out.as_ptr(), 0, null_mut()), DASPACK_ERROR_NULL_POINTER, &["`writer`"]);
         check(daspack_archive_writer_new(out.as_ptr(), 100_000, &mut w), DASPACK_ERROR_INVALID_ARGUMENT, &["threads"]);
         let nodir = dir.path("no/such/dir/x.dpk");
-        check(
-            daspack_archive_writer_new(nodir.as_ptr(), 0, &mut w),
-            DASPACK_ERROR_INVALID_ARGUMENT,
-            &["cannot create"],
-        );
+        check(daspack_archive_writer_new(nodir.as_ptr(), 0, &mut w), DASPACK_ERROR_IO, &["cannot create", "x.dpk"]);
         check(
             daspack_archive_writer_append(null(), 0, &mut w),
             DASPACK_ERROR_NULL_POINTER,
             &["daspack_archive_writer_append", "`path`"],
         );
-        check(daspack_archive_writer_append(out.as_ptr(), 0, &mut w), DASPACK_ERROR_INVALID_ARGUMENT, &["cannot open"]);
+        check(daspack_archive_writer_append(out.as_ptr(), 0, &mut w), DASPACK_ERROR_IO, &["cannot open"]);
         assert!(w.is_null());
         let junk = dir.path("junk.bin");
         std::fs::write(dir.0.join("junk.bin"), &payload[..500]).unwrap();
