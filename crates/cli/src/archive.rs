@@ -45,8 +45,8 @@ pub struct ContainerArgs {
     /// Filters before a byte codec: none, or a comma list of delta, shuffle, bitshuffle (default shuffle).
     #[arg(long)]
     pub filter: Option<String>,
-    /// Element size the filters work on (default: an array's item size, 1 for other files).
-    #[arg(long)]
+    /// Element size the filters work on, 1..=255 (default: an array's item size, 1 for other files).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..))]
     pub typesize: Option<u8>,
     /// A JSON file stored as user metadata (dpk: per entry, under "user"; blp: the metadata section).
     #[arg(long)]
@@ -188,6 +188,53 @@ fn entry_name(input: &Path) -> Result<String> {
 }
 
 /// Adds one input file to a dpk writer (arrays detected by content).
+/// Entries for which the writer did not do what an option asked (docs/format.md, A.4), reported once per command
+/// rather than once per file of a large directory.
+#[derive(Default)]
+struct Overrides {
+    /// `--codec das` on inputs that are not arrays the DAS codec takes.
+    not_arrays: Vec<(String, ChunkCodec)>,
+    /// `--filter` on arrays coded with the DAS codec, which takes no filter.
+    unfiltered: Vec<String>,
+}
+
+impl Overrides {
+    /// Notes what became of the entry `e` written with the options `asked`.
+    fn note(&mut self, asked: &ContainerArgs, e: &dpk::Entry) {
+        if e.kind == EntryKind::Dir {
+            return;
+        }
+        if asked.codec.as_deref() == Some("das") && e.codec != ChunkCodec::Das {
+            self.not_arrays.push((e.name.clone(), e.codec));
+        }
+        if asked.filter.as_deref().is_some_and(|f| f != "none") && e.codec == ChunkCodec::Das {
+            self.unfiltered.push(e.name.clone());
+        }
+    }
+
+    fn warn(&self, ui: &Ui) {
+        // "x is" or "3 entries (x, ...) are".
+        let which = |names: &[&str]| match names {
+            [first] => format!("{first:?} is"),
+            [first, ..] => format!("{} entries ({first:?}, ...) are", names.len()),
+            [] => String::new(),
+        };
+        if let Some((_, codec)) = self.not_arrays.first() {
+            let names: Vec<&str> = self.not_arrays.iter().map(|(n, _)| n.as_str()).collect();
+            ui.warn(&format!(
+                "--codec das: {} not what the DAS codec takes (a little-endian int16, uint16, int32, float32 or float64 \
+                 .npy array); stored with {}",
+                which(&names),
+                codec.name()
+            ));
+        }
+        if !self.unfiltered.is_empty() {
+            let names: Vec<&str> = self.unfiltered.iter().map(String::as_str).collect();
+            ui.warn(&format!("--filter: {} coded with the DAS codec, which takes no filter", which(&names)));
+        }
+    }
+}
+
 fn add_input<W: Write>(w: &mut Writer<W>, name: &str, path: &Path, opts: &EntryOptions) -> Result<()> {
     if is_stdio(path) {
         let stdin = std::io::stdin();
@@ -221,12 +268,12 @@ pub fn compress_dpk(
     let items = [(name, input.to_path_buf(), false)];
     if is_stdio(output) {
         let mut w = Writer::new(std::io::stdout().lock(), threads)?;
-        fill(&mut w, &items, &opts, ui, &bar)?;
+        fill(&mut w, &items, (&opts, c), ui, &bar)?.warn(ui);
         drop(w.finish_stream()?);
     } else {
         output::write_atomic(output, force, |f| {
             let mut w = Writer::new(f, threads)?;
-            fill(&mut w, &items, &opts, ui, &bar)?;
+            fill(&mut w, &items, (&opts, c), ui, &bar)?.warn(ui);
             let e = &w.index().entries[0];
             ui.summary(output, e.size, e.stored_size(), e.codec.name());
             w.finish()?;
@@ -241,19 +288,23 @@ pub fn compress_dpk(
 fn fill<W: Write>(
     w: &mut Writer<W>,
     items: &[(String, PathBuf, bool)],
-    opts: &EntryOptions,
+    (opts, asked): (&EntryOptions, &ContainerArgs),
     ui: &Ui,
     bar: &indicatif::ProgressBar,
-) -> Result<()> {
+) -> Result<Overrides> {
     ui.hook(w, bar.clone());
+    let mut overrides = Overrides::default();
     for (name, path, is_dir) in items {
         if *is_dir {
             w.add_dir(name)?;
         } else {
             add_input(w, name, path, opts)?;
+            if let Some(e) = w.index().entries.last() {
+                overrides.note(asked, e);
+            }
         }
     }
-    Ok(())
+    Ok(overrides)
 }
 
 /// `compress` to blp: the input's bytes (an `.npy` array's data, with bloscpack's numpy metadata), one chunk in
@@ -533,10 +584,15 @@ pub fn append_dpk(archive: &Path, inputs: &[PathBuf], codec: &CodecArgs, c: &Con
     let mut ap = dpk::Appender::open(f, threads).with_context(|| format!("cannot append to {}", archive.display()))?;
     let bar = ui.bar(Some(total));
     ui.hook(ap.writer(), bar.clone());
+    let mut overrides = Overrides::default();
     for p in inputs {
         let name = if is_stdio(p) { "stdin".to_string() } else { entry_name(p)? };
         add_input(ap.writer(), &name, p, &opts)?;
+        if let Some(e) = ap.writer().index().entries.last() {
+            overrides.note(c, e);
+        }
     }
+    overrides.warn(ui);
     let commit = ap.commit()?;
     bar.finish_and_clear();
     ui.say(&format!("{}: {} entries appended (generation {})", archive.display(), inputs.len(), commit.generation));
@@ -601,12 +657,12 @@ pub fn pack(dir: &Path, output: &Path, codec: &CodecArgs, c: &ContainerArgs, for
     let bar = ui.bar(Some(total));
     if is_stdio(output) {
         let mut w = Writer::new(std::io::stdout().lock(), threads)?;
-        fill(&mut w, &items, &opts, ui, &bar)?;
+        fill(&mut w, &items, (&opts, c), ui, &bar)?.warn(ui);
         drop(w.finish_stream()?);
     } else {
         output::write_atomic(output, force, |f| {
             let mut w = Writer::new(f, threads)?;
-            fill(&mut w, &items, &opts, ui, &bar)?;
+            fill(&mut w, &items, (&opts, c), ui, &bar)?.warn(ui);
             let stored: u64 = w.index().entries.iter().map(|e| e.stored_size()).sum();
             ui.summary(output, total, stored, &format!("{} entries", items.len()));
             w.finish()?;

@@ -560,3 +560,44 @@ fn quiet_force_throughput_verbose_and_stdio() {
     ok(&daspack_stdin(&["verify", "-", "--entry", "stdin"], &packed_bytes));
     no_temp_files(dir.path());
 }
+
+#[test]
+fn options_the_writer_cannot_follow_are_warned_about_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("t");
+    std::fs::create_dir(&tree).unwrap();
+    for name in ["a.txt", "b.txt"] {
+        std::fs::write(tree.join(name), text(500)).unwrap();
+    }
+    let npy = sample_npy(&tree);
+    let warnings = |out: &Output| -> Vec<String> {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.contains("warning")).map(str::to_string).collect()
+    };
+    // --codec das on text files: one warning for both, naming the codec used instead.
+    let w = warnings(&daspack(&["pack", "--codec", "das", s(&tree), s(&dir.path().join("p.dpk"))]));
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("--codec das: 2 entries (\"a.txt\", ...) are not what the DAS codec takes")
+            && w[0].contains("zstd"),
+        "{w:?}"
+    );
+    // --filter on an array coded with the DAS codec.
+    let w = warnings(&daspack(&["compress", "--filter", "delta", s(&npy), s(&dir.path().join("x.dpk"))]));
+    assert!(w.len() == 1 && w[0].contains("--filter: \"in.npy\" is coded with the DAS codec"), "{w:?}");
+    // Options that apply, --filter none, and --quiet: no warning.
+    for args in [
+        vec!["compress", "--codec", "das", s(&npy)],
+        vec!["compress", "--filter", "none", s(&npy)],
+        vec!["compress", "--filter", "delta", s(&tree.join("a.txt"))],
+        vec!["compress", "-q", "--codec", "das", s(&tree.join("a.txt"))],
+    ] {
+        let out_path = dir.path().join("y.dpk");
+        let w = warnings(&daspack(&[args.as_slice(), &[s(&out_path), "--force"]].concat()));
+        assert!(w.is_empty(), "{args:?}: {w:?}");
+    }
+    // --typesize 0 means nothing: refused.
+    let out = daspack(&["compress", "--typesize", "0", s(&tree.join("a.txt")), s(&dir.path().join("z.dpk"))]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("1..=255"));
+    assert!(!dir.path().join("z.dpk").exists());
+}
