@@ -796,7 +796,7 @@ fn encode_rows(
     }
 }
 
-/// The context of each sample `range` of one channel whose magnitudes are in `mags` (see [`energy_1d`]).
+/// The context of each sample in `range` of one channel whose magnitudes are in `mags` (see [`energy_1d`]).
 #[inline(always)]
 fn contexts_1d(mags: &[u32], range: Range<usize>, out: &mut [u8]) {
     // The first 8 samples of the channel lack part of their history; the others read a full window.
