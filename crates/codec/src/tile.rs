@@ -1102,3 +1102,48 @@ fn read_predictor(cur: &mut Cursor, base: usize) -> Result<Predictor, CodecError
     }
     Ok(p)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The encoder's block-wise contexts are the decoder's sample-by-sample ones (`energy` at each sample), for
+    /// every width (edges, two columns, one channel) and for blocks starting anywhere, including inside the first
+    /// 8 samples of a channel.
+    #[test]
+    fn block_contexts_are_the_per_sample_contexts() {
+        let mut s = 12345u64;
+        let mut next = move || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            // Mostly small magnitudes, some huge (up to u32::MAX: energies beyond 32 bits).
+            let v = (s >> 33) as u32;
+            if v.is_multiple_of(17) {
+                u32::MAX - v % 5
+            } else {
+                v % 300
+            }
+        };
+        for cols in [1usize, 2, 3, 4, 7, 64] {
+            let rows = if cols == 1 { 300 } else { 20 };
+            let mags: Vec<u32> = (0..rows * cols).map(|_| next()).collect();
+            for start in [0usize, 1, 3, 7, 8, 9, 13] {
+                for end in [start, start + 1, start + 5, rows] {
+                    let end = end.min(rows);
+                    let mut got = vec![0u8; (end - start) * cols];
+                    if cols == 1 {
+                        contexts_1d(&mags, start..end, &mut got);
+                    } else {
+                        for (t, out) in (start..end).zip(got.chunks_exact_mut(cols)) {
+                            contexts_2d(&mags, t, cols, out);
+                        }
+                    }
+                    let want: Vec<u8> = (start..end)
+                        .flat_map(|t| (0..cols).map(move |c| (t, c)))
+                        .map(|(t, c)| context_of(energy(&mags, t, c, cols)) as u8)
+                        .collect();
+                    assert_eq!(got, want, "cols {cols}, rows {start}..{end}");
+                }
+            }
+        }
+    }
+}

@@ -49,8 +49,8 @@ fn walk(rows: usize, cols: usize, seed: u64, amp: i64) -> Vec<i64> {
 
 fn make(dtype: u8, v: &[i64], extreme: bool) -> ArrayBuf {
     let pick = |x: i64, lo: i64, hi: i64, i: usize| {
-        if extreme && i % 13 == 0 {
-            if i % 2 == 0 {
+        if extreme && i.is_multiple_of(13) {
+            if i.is_multiple_of(2) {
                 lo
             } else {
                 hi
