@@ -117,6 +117,12 @@ impl StaticModel {
         Self::with_freq(freq)
     }
 
+    /// True when `sym` is the only symbol of context `ctx`: coding it then leaves the rANS state unchanged (its
+    /// step multiplies and divides by the total), so a run of it costs nothing and decodes without reading.
+    pub fn is_certain(&self, ctx: usize, sym: u8) -> bool {
+        self.freq.get(ctx).is_some_and(|f| f[sym as usize % NSYM] as u32 == TOTAL)
+    }
+
     fn with_freq(freq: Vec<[u16; NSYM]>) -> Self {
         let cum = freq
             .iter()
