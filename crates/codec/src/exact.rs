@@ -235,7 +235,12 @@ impl FloatExact {
         let mut ranked: Vec<(usize, f64)> = candidates.iter().map(|&s| (count(s, pre_step), s)).collect();
         // Most fits first; the sort is stable, so among equals the earlier candidate stays first.
         ranked.sort_by_key(|&(fits, _)| std::cmp::Reverse(fits));
-        let finalists: Vec<(usize, f64)> = ranked.iter().take(FINALISTS).map(|&(_, s)| (count(s, 1), s)).collect();
+        // A finalist that fits under half of F64_SEARCH_MIN_FIT of the sub-sample can neither be chosen (MIN_FIT)
+        // nor refined: it is not counted on the whole sample (genuine floats: a tenth of their compression time).
+        let pre_len = sample.len().div_ceil(pre_step) as f64;
+        let hopeless = |pre: usize| (pre as f64) < F64_SEARCH_MIN_FIT / 2.0 * pre_len;
+        let finalists: Vec<(usize, f64)> =
+            ranked.iter().take(FINALISTS).map(|&(pre, s)| (if hopeless(pre) { 0 } else { count(s, 1) }, s)).collect();
         let mut best = (0usize, 1.0);
         for &(n, s) in &finalists {
             if n > best.0 {
@@ -272,7 +277,6 @@ impl FloatExact {
                 _ => divisor.into_iter().collect(),
             };
             let sub: Vec<f64> = sample.iter().step_by((sample.len() / REFINE_SAMPLES).max(1)).copied().collect();
-            let pre_len = sample.len().div_ceil(pre_step) as f64;
             for a in approximate.into_iter().filter(|&a| !near_power_of_two(a)) {
                 let near: Vec<f64> = match dtype {
                     DType::F64 => f64_quotients_near(&sub, a),
@@ -792,6 +796,35 @@ fn ordered_prediction(p: f64, dtype: DType) -> i64 {
     }
 }
 
+/// The sum of the residual bit lengths of every `step`-th element (from the first) predicted by `WHICH`.
+fn predictor_cost<const WHICH: u8>(
+    w: &[f64; FIT_TAPS],
+    x: &[f64],
+    ords: &[i64],
+    cols: usize,
+    step: usize,
+    dtype: DType,
+) -> u64 {
+    let (mut cost, mut t, mut c) = (0u64, 0usize, 0usize);
+    let mut inner = interior_columns(WHICH, 0, cols);
+    for (i, &o) in ords.iter().enumerate().step_by(step) {
+        // (t, c) follows i without a division per element.
+        while c >= cols {
+            c -= cols;
+            t += 1;
+            inner = interior_columns(WHICH, t, cols);
+        }
+        let p = if inner.contains(&c) {
+            ordered_prediction(interior_prediction::<WHICH>(w, x, i, cols), dtype)
+        } else {
+            float_prediction(WHICH, w, x, t, c, cols, dtype) as i64
+        };
+        cost += 64 - o.wrapping_sub(p).unsigned_abs().leading_zeros() as u64;
+        c += step;
+    }
+    cost
+}
+
 /// Every element's [`float_prediction`] by `which`, row by row (`x` holds all `rows * cols` values).
 fn predict_all(which: u8, w: &[f64; FIT_TAPS], x: &[f64], rows: usize, cols: usize, dtype: DType) -> Vec<i64> {
     match which {
@@ -867,11 +900,13 @@ impl Prediction {
             if which == FITTED && w.iter().any(|v| !v.is_finite()) {
                 continue;
             }
-            let mut cost = 0u64;
-            for i in (0..n).step_by(step) {
-                let r = ords[i].wrapping_sub(float_prediction(which, &w, &vals, i / tc, i % tc, tc, dtype) as i64);
-                cost += 64 - r.unsigned_abs().leading_zeros() as u64;
-            }
+            let cost = match which {
+                0 => predictor_cost::<0>(&w, &vals, &ords, tc, step, dtype),
+                1 => predictor_cost::<1>(&w, &vals, &ords, tc, step, dtype),
+                2 => predictor_cost::<2>(&w, &vals, &ords, tc, step, dtype),
+                3 => predictor_cost::<3>(&w, &vals, &ords, tc, step, dtype),
+                _ => predictor_cost::<FITTED>(&w, &vals, &ords, tc, step, dtype),
+            };
             if cost < best.0 {
                 best = (cost, which);
             }
@@ -1147,6 +1182,21 @@ mod tests {
                         .collect();
                     let got = predict_all(which, &w, &vals, rows, cols, dtype);
                     assert_eq!(got, want, "{dtype:?} {rows} x {cols}, predictor {which}");
+                    let ords: Vec<i64> = vals.iter().map(|&v| ordered_prediction(v, dtype)).collect();
+                    for step in [1usize, 2, 3, 7, 16] {
+                        let want_cost: u64 = (0..rows * cols)
+                            .step_by(step)
+                            .map(|i| 64 - ords[i].wrapping_sub(want[i]).unsigned_abs().leading_zeros() as u64)
+                            .sum();
+                        let got_cost = match which {
+                            0 => predictor_cost::<0>(&w, &vals, &ords, cols, step, dtype),
+                            1 => predictor_cost::<1>(&w, &vals, &ords, cols, step, dtype),
+                            2 => predictor_cost::<2>(&w, &vals, &ords, cols, step, dtype),
+                            3 => predictor_cost::<3>(&w, &vals, &ords, cols, step, dtype),
+                            _ => predictor_cost::<FITTED>(&w, &vals, &ords, cols, step, dtype),
+                        };
+                        assert_eq!(got_cost, want_cost, "{dtype:?} {rows} x {cols}, predictor {which}, step {step}");
+                    }
                     // Residuals against these predictions rebuild the values' bits.
                     let bits: Vec<u64> = vals
                         .iter()
