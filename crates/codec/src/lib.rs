@@ -267,6 +267,9 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
 const CHANNEL_TILES_COLS: std::ops::RangeInclusive<usize> = 8..=64;
 /// Channels coded alone in the trial.
 const CHANNEL_TRIAL_CHANNELS: usize = 8;
+/// Tile rows of at least 4 times this many rows are tried on a band of a quarter of them (see
+/// [`choose_channel_tiles`]).
+const CHANNEL_TRIAL_BAND_ROWS: usize = 2048;
 
 /// A tile's first row, first column, rows and columns.
 type Region = (usize, usize, usize, usize);
@@ -296,9 +299,11 @@ type CodedTiles = Vec<(usize, Vec<u8>)>;
 /// Chooses the tile width of a narrow array: its full width (2-D prediction and contexts), or one channel (each
 /// channel predicted along time with its own coefficients, 1-D contexts). Measured on the corpus: the channels of
 /// porotomo_silixa_gdr_f32int and sentek code 4 % and 3 % smaller alone, those of optodas 2 % larger. The first
-/// tile row (`bh` rows, so that each channel tile pays for its own tables and coefficients as it will in the
-/// stream) is coded as a 2-D tile, and [`CHANNEL_TRIAL_CHANNELS`] evenly spread channels of it alone; channel tiles
-/// must win by 1 % (their size scaled to all channels). Returns the tile width and the tiles already coded, by
+/// tile row (`bh` rows) is coded as a 2-D tile, and [`CHANNEL_TRIAL_CHANNELS`] evenly spread channels of it alone;
+/// channel tiles must win by 1 % (their size scaled to all channels). A tile row of at least 4 x
+/// [`CHANNEL_TRIAL_BAND_ROWS`] rows is tried on its middle quarter only: each coding then counts its fixed part
+/// (predictors, entropy tables: one set per tile, so many more for channels) once and the rest 4 times, as the
+/// whole tile row would. Returns the tile width and the tiles already coded (when the trial coded whole tiles), by
 /// index in the grid of that width.
 fn choose_channel_tiles(
     rows: usize,
@@ -308,22 +313,32 @@ fn choose_channel_tiles(
     encode_region: &(impl Fn(&mut Scratch, Region) -> Result<Vec<u8>, CodecError> + Sync),
 ) -> Result<(usize, CodedTiles), CodecError> {
     let h = bh.min(rows);
+    let (r0, hb) = if h >= 4 * CHANNEL_TRIAL_BAND_ROWS { ((h - h / 4) / 2, h / 4) } else { (0, h) };
     let k = CHANNEL_TRIAL_CHANNELS.min(cols);
     let channels: Vec<usize> = (0..k).map(|j| j * cols / k + cols / (2 * k)).collect();
-    // Job 0 is the 2-D tile, job j + 1 channel channels[j].
+    // Job 0 is the 2-D tile, job j + 1 channel channels[j]; each returns its coding and the coding's fixed part.
     let jobs = workers.map((0..k + 1).collect(), Scratch::default, |s, j| {
         let (c0, tc) = if j == 0 { (0, cols) } else { (channels[j - 1], 1) };
-        encode_region(s, (0, c0, h, tc))
+        s.tile.fixed_bytes = 0;
+        let tile = encode_region(s, (r0, c0, hb, tc))?;
+        Ok((tile, s.tile.fixed_bytes))
     });
-    let mut tiles = jobs.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let alone: usize = tiles[1..].iter().map(|t| t.len()).sum();
-    if (alone as u128) * (cols as u128) * 100 < (tiles[0].len() as u128) * (k as u128) * 99 {
+    let mut tiles: Vec<(Vec<u8>, usize)> = jobs.into_iter().collect::<Result<Vec<_>, CodecError>>()?;
+    // A coding's size scaled from the band to the tile row (its own size when the band is the tile row).
+    let scaled = |(tile, fixed): &(Vec<u8>, usize)| {
+        let fixed = (*fixed).min(tile.len());
+        fixed as f64 + (tile.len() - fixed) as f64 * h as f64 / hb as f64
+    };
+    let alone: f64 = tiles[1..].iter().map(scaled).sum();
+    let channels_win = alone * cols as f64 * 100.0 < scaled(&tiles[0]) * k as f64 * 99.0;
+    let whole = hb == h;
+    Ok(match (channels_win, whole) {
         // In the grid of one-channel tiles, tile c of the first tile row is channel c.
-        Ok((1, channels.into_iter().zip(tiles.drain(1..)).collect()))
-    } else {
-        tiles.truncate(1);
-        Ok((cols, tiles.into_iter().map(|t| (0, t)).collect()))
-    }
+        (true, true) => (1, channels.into_iter().zip(tiles.drain(1..).map(|(t, _)| t)).collect()),
+        (true, false) => (1, Vec::new()),
+        (false, true) => (cols, vec![(0, tiles.swap_remove(0).0)]),
+        (false, false) => (cols, Vec::new()),
+    })
 }
 
 /// Reads the header and tile index of a stream without decoding any tile.

@@ -97,6 +97,10 @@ pub(crate) struct Scratch {
     /// Residuals and contexts of a block of rows, computed before the block is coded.
     residuals: Vec<i64>,
     contexts: Vec<u8>,
+    /// Bytes of the tiles coded with this scratch (since the caller last set it to 0) that do not grow with the
+    /// number of samples: method, predictors, entropy tables. The channel trial scales the rest of a band's coding
+    /// to the whole tile row (see `choose_channel_tiles`).
+    pub fixed_bytes: usize,
 }
 
 crate::simd::avx2_dispatch! {
@@ -112,10 +116,13 @@ crate::simd::avx2_dispatch! {
 fn encode_tile_impl(x: &mut [i64], rows: usize, cols: usize, cfg: &TileConfig, scratch: &mut Scratch) -> Vec<u8> {
     let raw_len = 1 + x.len() * cfg.raw.size();
     let mut out = Vec::with_capacity(raw_len / 2);
-    let coded = encode_predictive(x, rows, cols, cfg, &mut out, scratch);
-    if coded && out.len() < raw_len {
-        return out;
+    if let Some(fixed) = encode_predictive(x, rows, cols, cfg, &mut out, scratch) {
+        if out.len() < raw_len {
+            scratch.fixed_bytes += fixed;
+            return out;
+        }
     }
+    scratch.fixed_bytes += 1;
     out.clear();
     out.push(METHOD_RAW);
     for &v in x.iter() {
@@ -268,7 +275,9 @@ fn choose_predictor(
     best.1
 }
 
-/// Writes method 1 into `out`; false when the tile cannot use it (never, today, but kept for future limits).
+/// Writes method 1 or 2 into `out` and returns the length of its part that does not grow with the samples (all
+/// but the entropy-coded and raw bits); `None` when the tile cannot use it (never, today, but kept for future
+/// limits).
 #[inline(always)]
 fn encode_predictive(
     x: &[i64],
@@ -277,8 +286,8 @@ fn encode_predictive(
     cfg: &TileConfig,
     out: &mut Vec<u8>,
     scratch: &mut Scratch,
-) -> bool {
-    let Scratch { mags, pred, symbols, estimate, residuals, contexts } = scratch;
+) -> Option<usize> {
+    let Scratch { mags, pred, symbols, estimate, residuals, contexts, .. } = scratch;
     out.push(match cfg.entropy {
         Entropy::Adaptive => METHOD_PREDICTIVE,
         Entropy::Static => METHOD_PREDICTIVE_STATIC,
@@ -380,10 +389,11 @@ fn encode_predictive(
             enc.finish()
         }
     };
+    let fixed = out.len();
     put_varint(out, coded.len() as u64);
     out.extend_from_slice(&coded);
     out.extend_from_slice(&raw.finish());
-    true
+    Some(fixed)
 }
 
 /// Where the encoder sends residuals: straight into the adaptive coder, or collected as (context, symbol) pairs

@@ -281,3 +281,40 @@ fn tiles_are_placed_in_bands_and_by_the_caller() {
         }
     }
 }
+
+/// Arrays of 8 to 64 channels are tried as one-channel tiles and as full-width tiles, on the whole first tile row
+/// or (10^4 rows) on its middle quarter. Channels with opposite dynamics (one predictor cannot serve both) must
+/// take one-channel tiles; channels that share their signal (the neighbour predicts it) must stay full width. Both
+/// round trip either way.
+#[test]
+fn narrow_arrays_take_channel_tiles_when_channels_differ() {
+    let mut s = 0x9E37_79B9_7F4A_7C15u64;
+    let mut noise = move |amp: i64| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s % (2 * amp as u64 + 1)) as i64 - amp
+    };
+    let cols = 12;
+    for rows in [3000usize, 10_000] {
+        // Channel c follows x_t = +-0.9 x_{t-1} + noise, the sign alternating from channel to channel.
+        let mut differ = vec![0i64; rows * cols];
+        // Every channel is one random walk plus a little noise of its own.
+        let mut shared = vec![0i64; rows * cols];
+        let mut walk = 0i64;
+        for t in 1..rows {
+            walk += noise(500);
+            for c in 0..cols {
+                let prev = differ[(t - 1) * cols + c];
+                differ[t * cols + c] = if c % 2 == 0 { prev * 9 / 10 } else { -prev * 9 / 10 } + noise(2000);
+                shared[t * cols + c] = walk + noise(3);
+            }
+        }
+        for (data, want_width) in [(differ, 1u32), (shared, cols as u32)] {
+            let data = ArrayBuf::I32(data.iter().map(|&v| v as i32).collect());
+            let packed = compress(data.as_ref(), rows, cols, &Params { threads: 2, ..Params::default() }).unwrap();
+            assert_eq!(read_header(&packed).unwrap().block_width, want_width, "{rows} rows");
+            assert!(decompress(&packed, 1).unwrap().1 == data, "{rows} rows");
+        }
+    }
+}
