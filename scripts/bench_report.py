@@ -20,7 +20,7 @@ w("# Benchmarks")
 w("")
 w(f"Measured by `bash scripts/bench.sh` on {datetime.date.today()} on this project's build machine ({os.cpu_count()} cores, "
   f"{platform.machine()}), release build. MB = 1e6 bytes of original data; speeds are medians of several in-memory runs "
-  "(`daspack bench`: 5; peers.py: 3). Every daspack decode is checked bit-exact (lossless) or against the bound. "
+  f"(`daspack bench`: {'/'.join(str(n) for n in sorted({r['repeats'] for r in ours.values()}))}; peers.py: 3). Every daspack decode is checked bit-exact (lossless) or against the bound. "
   "Peers were measured in the same run with `../shared/bench/peers.py`.")
 if os.environ.get("BENCH_NOTE"):
     w("")
