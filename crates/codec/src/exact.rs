@@ -796,7 +796,22 @@ fn ordered_prediction(p: f64, dtype: DType) -> i64 {
     }
 }
 
-/// The sum of the residual bit lengths of every `step`-th element (from the first) predicted by `WHICH`.
+/// Calls `$f::<W>(args)` with the float predictor `which` as the constant `W`: each predictor gets a loop of its
+/// own, with no per-element test of which one it is.
+macro_rules! by_predictor {
+    ($which:expr, $f:ident($($arg:expr),*)) => {
+        match $which {
+            0 => $f::<0>($($arg),*),
+            1 => $f::<1>($($arg),*),
+            2 => $f::<2>($($arg),*),
+            3 => $f::<3>($($arg),*),
+            _ => $f::<FITTED>($($arg),*),
+        }
+    };
+}
+
+/// The sum of the residual bit lengths of every `step`-th element (from the first) predicted by `WHICH` (called
+/// through [`by_predictor`]).
 fn predictor_cost<const WHICH: u8>(
     w: &[f64; FIT_TAPS],
     x: &[f64],
@@ -827,27 +842,14 @@ fn predictor_cost<const WHICH: u8>(
 
 /// Every element's [`float_prediction`] by `which`, row by row (`x` holds all `rows * cols` values).
 fn predict_all(which: u8, w: &[f64; FIT_TAPS], x: &[f64], rows: usize, cols: usize, dtype: DType) -> Vec<i64> {
-    match which {
-        0 => predict_all_by::<0>(which, w, x, rows, cols, dtype),
-        1 => predict_all_by::<1>(which, w, x, rows, cols, dtype),
-        2 => predict_all_by::<2>(which, w, x, rows, cols, dtype),
-        3 => predict_all_by::<3>(which, w, x, rows, cols, dtype),
-        _ => predict_all_by::<FITTED>(which, w, x, rows, cols, dtype),
-    }
+    by_predictor!(which, predict_all_by(w, x, rows, cols, dtype))
 }
 
-fn predict_all_by<const WHICH: u8>(
-    which: u8,
-    w: &[f64; FIT_TAPS],
-    x: &[f64],
-    rows: usize,
-    cols: usize,
-    dtype: DType,
-) -> Vec<i64> {
+fn predict_all_by<const WHICH: u8>(w: &[f64; FIT_TAPS], x: &[f64], rows: usize, cols: usize, dtype: DType) -> Vec<i64> {
     let mut preds = Vec::with_capacity(rows * cols);
     for t in 0..rows {
-        let inner = interior_columns(which, t, cols);
-        let edge = |c: usize| float_prediction(which, w, x, t, c, cols, dtype) as i64;
+        let inner = interior_columns(WHICH, t, cols);
+        let edge = |c: usize| float_prediction(WHICH, w, x, t, c, cols, dtype) as i64;
         preds.extend((0..inner.start.min(cols)).map(edge));
         preds.extend(
             inner.clone().map(|c| ordered_prediction(interior_prediction::<WHICH>(w, x, t * cols + c, cols), dtype)),
@@ -900,13 +902,7 @@ impl Prediction {
             if which == FITTED && w.iter().any(|v| !v.is_finite()) {
                 continue;
             }
-            let cost = match which {
-                0 => predictor_cost::<0>(&w, &vals, &ords, tc, step, dtype),
-                1 => predictor_cost::<1>(&w, &vals, &ords, tc, step, dtype),
-                2 => predictor_cost::<2>(&w, &vals, &ords, tc, step, dtype),
-                3 => predictor_cost::<3>(&w, &vals, &ords, tc, step, dtype),
-                _ => predictor_cost::<FITTED>(&w, &vals, &ords, tc, step, dtype),
-            };
+            let cost = by_predictor!(which, predictor_cost(&w, &vals, &ords, tc, step, dtype));
             if cost < best.0 {
                 best = (cost, which);
             }
@@ -1065,14 +1061,7 @@ fn decode_predicted(
         let at = base + cur.pos();
         (tile::decode_tile(cur.rest(), at, tr, tc, RawKind::I64)?, Vec::new())
     };
-    let planes = Residuals { resid: &resid, low: &low, high };
-    Ok(match which {
-        0 => reconstruct::<0>(&planes, &w, tr, tc, dtype),
-        1 => reconstruct::<1>(&planes, &w, tr, tc, dtype),
-        2 => reconstruct::<2>(&planes, &w, tr, tc, dtype),
-        3 => reconstruct::<3>(&planes, &w, tr, tc, dtype),
-        _ => reconstruct::<FITTED>(&planes, &w, tr, tc, dtype),
-    })
+    Ok(reconstruct(which, &Residuals { resid: &resid, low: &low, high }, &w, tr, tc, dtype))
 }
 
 /// The decoded residual planes of a predicted tile (`low`: variant 4's low bytes).
@@ -1083,8 +1072,12 @@ struct Residuals<'a> {
 }
 
 /// Rebuilds the bits of a predicted tile element by element (each prediction reads elements rebuilt before it),
-/// with the predictor `WHICH` compiled in.
-fn reconstruct<const WHICH: u8>(r: &Residuals, w: &[f64; FIT_TAPS], tr: usize, tc: usize, dtype: DType) -> Vec<u64> {
+/// with the predictor `which` compiled in.
+fn reconstruct(which: u8, r: &Residuals, w: &[f64; FIT_TAPS], tr: usize, tc: usize, dtype: DType) -> Vec<u64> {
+    by_predictor!(which, reconstruct_by(r, w, tr, tc, dtype))
+}
+
+fn reconstruct_by<const WHICH: u8>(r: &Residuals, w: &[f64; FIT_TAPS], tr: usize, tc: usize, dtype: DType) -> Vec<u64> {
     let n = tr * tc;
     let mut vals = vec![0f64; n];
     let mut out = vec![0u64; n];
@@ -1188,13 +1181,7 @@ mod tests {
                             .step_by(step)
                             .map(|i| 64 - ords[i].wrapping_sub(want[i]).unsigned_abs().leading_zeros() as u64)
                             .sum();
-                        let got_cost = match which {
-                            0 => predictor_cost::<0>(&w, &vals, &ords, cols, step, dtype),
-                            1 => predictor_cost::<1>(&w, &vals, &ords, cols, step, dtype),
-                            2 => predictor_cost::<2>(&w, &vals, &ords, cols, step, dtype),
-                            3 => predictor_cost::<3>(&w, &vals, &ords, cols, step, dtype),
-                            _ => predictor_cost::<FITTED>(&w, &vals, &ords, cols, step, dtype),
-                        };
+                        let got_cost = by_predictor!(which, predictor_cost(&w, &vals, &ords, cols, step, dtype));
                         assert_eq!(got_cost, want_cost, "{dtype:?} {rows} x {cols}, predictor {which}, step {step}");
                     }
                     // Residuals against these predictions rebuild the values' bits.
@@ -1205,13 +1192,7 @@ mod tests {
                     let resid: Vec<i64> =
                         bits.iter().zip(&want).map(|(&b, &p)| ordered_of(dtype, b).wrapping_sub(p)).collect();
                     let r = Residuals { resid: &resid, low: &[], high: false };
-                    let rebuilt = match which {
-                        0 => reconstruct::<0>(&r, &w, rows, cols, dtype),
-                        1 => reconstruct::<1>(&r, &w, rows, cols, dtype),
-                        2 => reconstruct::<2>(&r, &w, rows, cols, dtype),
-                        3 => reconstruct::<3>(&r, &w, rows, cols, dtype),
-                        _ => reconstruct::<FITTED>(&r, &w, rows, cols, dtype),
-                    };
+                    let rebuilt = reconstruct(which, &r, &w, rows, cols, dtype);
                     assert_eq!(rebuilt, bits, "{dtype:?} {rows} x {cols}, predictor {which}");
                 }
             }
