@@ -750,10 +750,7 @@ fn float_prediction(which: u8, w: &[f64; FIT_TAPS], x: &[f64], t: usize, c: usiz
             _ => at(t - 1, c),
         }
     };
-    match dtype {
-        DType::F32 => ordered32((p as f32).to_bits()) as i64 as u64,
-        _ => ordered64(p.to_bits()) as u64,
-    }
+    ordered_prediction(p, dtype) as u64
 }
 
 /// The columns of row `t` where [`float_prediction`] takes its full formula (no edge), which
@@ -788,11 +785,31 @@ fn interior_prediction<const WHICH: u8>(w: &[f64; FIT_TAPS], x: &[f64], i: usize
     }
 }
 
+/// A float prediction as an ordered integer of the element type.
 #[inline(always)]
 fn ordered_prediction(p: f64, dtype: DType) -> i64 {
     match dtype {
         DType::F32 => ordered32((p as f32).to_bits()) as i64,
         _ => ordered64(p.to_bits()),
+    }
+}
+
+/// [`float_prediction`] at `(t, c)`, whose row's [`interior_columns`] are `inner`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn prediction_at<const WHICH: u8>(
+    w: &[f64; FIT_TAPS],
+    x: &[f64],
+    t: usize,
+    c: usize,
+    cols: usize,
+    inner: &Range<usize>,
+    dtype: DType,
+) -> i64 {
+    if inner.contains(&c) {
+        ordered_prediction(interior_prediction::<WHICH>(w, x, t * cols + c, cols), dtype)
+    } else {
+        float_prediction(WHICH, w, x, t, c, cols, dtype) as i64
     }
 }
 
@@ -822,18 +839,14 @@ fn predictor_cost<const WHICH: u8>(
 ) -> u64 {
     let (mut cost, mut t, mut c) = (0u64, 0usize, 0usize);
     let mut inner = interior_columns(WHICH, 0, cols);
-    for (i, &o) in ords.iter().enumerate().step_by(step) {
+    for &o in ords.iter().step_by(step) {
         // (t, c) follows i without a division per element.
         while c >= cols {
             c -= cols;
             t += 1;
             inner = interior_columns(WHICH, t, cols);
         }
-        let p = if inner.contains(&c) {
-            ordered_prediction(interior_prediction::<WHICH>(w, x, i, cols), dtype)
-        } else {
-            float_prediction(WHICH, w, x, t, c, cols, dtype) as i64
-        };
+        let p = prediction_at::<WHICH>(w, x, t, c, cols, &inner, dtype);
         cost += 64 - o.wrapping_sub(p).unsigned_abs().leading_zeros() as u64;
         c += step;
     }
@@ -849,12 +862,7 @@ fn predict_all_by<const WHICH: u8>(w: &[f64; FIT_TAPS], x: &[f64], rows: usize, 
     let mut preds = Vec::with_capacity(rows * cols);
     for t in 0..rows {
         let inner = interior_columns(WHICH, t, cols);
-        let edge = |c: usize| float_prediction(WHICH, w, x, t, c, cols, dtype) as i64;
-        preds.extend((0..inner.start.min(cols)).map(edge));
-        preds.extend(
-            inner.clone().map(|c| ordered_prediction(interior_prediction::<WHICH>(w, x, t * cols + c, cols), dtype)),
-        );
-        preds.extend((inner.end.max(inner.start).min(cols)..cols).map(edge));
+        preds.extend((0..cols).map(|c| prediction_at::<WHICH>(w, x, t, c, cols, &inner, dtype)));
     }
     preds
 }
@@ -1081,32 +1089,25 @@ fn reconstruct_by<const WHICH: u8>(r: &Residuals, w: &[f64; FIT_TAPS], tr: usize
     let n = tr * tc;
     let mut vals = vec![0f64; n];
     let mut out = vec![0u64; n];
-    let mut put = |vals: &mut [f64], i: usize, pred: i64| {
-        let o = if r.high {
-            // The low byte of `order(x)` is that of the bits, complemented for negative x.
-            let hi = (pred.wrapping_add(128) >> 8).wrapping_add(r.resid[i]);
-            let flip = if hi < 0 { 0xFF } else { 0 };
-            hi.wrapping_shl(8) | (r.low[i] ^ flip) as i64
-        } else {
-            pred.wrapping_add(r.resid[i])
-        };
-        let b = match dtype {
-            DType::F32 => unordered32(o as i32) as u64,
-            _ => unordered64(o),
-        };
-        vals[i] = value_of(dtype, b);
-        out[i] = b;
-    };
     for t in 0..tr {
         let inner = interior_columns(WHICH, t, tc);
         for c in 0..tc {
             let i = t * tc + c;
-            let pred = if inner.contains(&c) {
-                ordered_prediction(interior_prediction::<WHICH>(w, &vals, i, tc), dtype)
+            let pred = prediction_at::<WHICH>(w, &vals, t, c, tc, &inner, dtype);
+            let o = if r.high {
+                // The low byte of `order(x)` is that of the bits, complemented for negative x.
+                let hi = (pred.wrapping_add(128) >> 8).wrapping_add(r.resid[i]);
+                let flip = if hi < 0 { 0xFF } else { 0 };
+                hi.wrapping_shl(8) | (r.low[i] ^ flip) as i64
             } else {
-                float_prediction(WHICH, w, &vals, t, c, tc, dtype) as i64
+                pred.wrapping_add(r.resid[i])
             };
-            put(&mut vals, i, pred);
+            let b = match dtype {
+                DType::F32 => unordered32(o as i32) as u64,
+                _ => unordered64(o),
+            };
+            vals[i] = value_of(dtype, b);
+            out[i] = b;
         }
     }
     out
