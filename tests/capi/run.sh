@@ -12,12 +12,6 @@ cd "$ROOT"
 
 ensure_apt pkg-config valgrind make gcc g++ binutils python3
 
-CARGO_C_VERSION="0.10.24+cargo-0.98.0"
-if ! cargo cinstall --version >/dev/null 2>&1; then
-    log "installing cargo-c $CARGO_C_VERSION (several minutes)"
-    cargo install cargo-c --version "$CARGO_C_VERSION" --locked
-fi
-
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 PREFIX="$TMP/prefix"
@@ -38,7 +32,7 @@ check() {
 }
 
 log "cargo cinstall -p daspack-capi --prefix $PREFIX"
-if ! cargo cinstall --release -p daspack-capi --prefix "$PREFIX" --libdir "$PREFIX/lib" >"$TMP/cinstall.log" 2>&1; then
+if ! cinstall_capi "$PREFIX" >"$TMP/cinstall.log" 2>&1; then
     tail -40 "$TMP/cinstall.log"
     echo "0 passed, 1 failed"
     exit 1

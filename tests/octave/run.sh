@@ -7,14 +7,10 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../../scripts/lib.sh"
 cd "$ROOT"
 ensure_apt octave octave-dev pkg-config
-if ! cargo cinstall --help >/dev/null 2>&1; then
-    log "installing cargo-c (about 7 minutes on 2 cores)"
-    cargo install cargo-c --version 0.10.24+cargo-0.98.0 --locked
-fi
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 log "cargo cinstall into $TMP/prefix"
-cargo cinstall --release -p daspack-capi --prefix "$TMP/prefix" --libdir "$TMP/prefix/lib" >/dev/null 2>&1
+cinstall_capi "$TMP/prefix" >/dev/null 2>&1
 export PKG_CONFIG_PATH="$TMP/prefix/lib/pkgconfig"
 export LD_LIBRARY_PATH="$TMP/prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 cp matlab/*.m matlab/daspack_mex.c "$TMP/"
