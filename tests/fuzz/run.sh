@@ -35,10 +35,7 @@ if [ -f crates/capi/src/lib.rs ]; then
 fi
 read -r -a TARGETS <<<"${FUZZ_TARGETS:-${ALL[*]}}"
 
-if ! cargo fuzz --version >/dev/null 2>&1; then
-    log "cargo install cargo-fuzz $CARGO_FUZZ_VERSION"
-    cargo install cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION"
-fi
+cargo fuzz --version >/dev/null 2>&1 || install_tool cargo-fuzz "$CARGO_FUZZ_VERSION"
 command -v c++ >/dev/null || ensure_apt g++ # libfuzzer-sys compiles libFuzzer
 
 log "building fuzz targets (cargo fuzz build -O -a: optimised, with debug assertions and overflow checks)"
