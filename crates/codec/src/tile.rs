@@ -94,6 +94,8 @@ pub(crate) struct Scratch {
     symbols: Vec<(u8, u8)>,
     /// Predictions while candidate predictors are compared.
     estimate: Vec<i64>,
+    /// The band being coded as i32, when its values fit (see [`Values`]).
+    narrow_copy: Vec<i32>,
     /// Residuals and contexts of a block of rows, computed before the block is coded.
     residuals: Vec<i64>,
     contexts: Vec<u8>,
@@ -146,18 +148,18 @@ fn offsets_for(shape: Shape, rows: usize, cols: usize) -> Vec<(u16, i16)> {
 }
 
 /// Cheap cost estimate of a predictor on a band: sum of residual bit lengths over a sample of rows (for one channel,
-/// runs of consecutive samples), predicted by the same vectorised [`predictions`] the coder uses. `narrow`: every
-/// value of `x` fits in i32; `scratch` holds the predictions.
+/// runs of consecutive samples), predicted by the same vectorised [`predictions`] the coder uses. `scratch` holds
+/// the predictions.
 #[inline(always)]
 fn estimate_cost(
-    x: &[i64],
+    v: &Values,
     rows: usize,
     cols: usize,
     p: &Predictor,
     range: Range<usize>,
-    narrow: bool,
     scratch: &mut Vec<i64>,
 ) -> u64 {
+    let x = v.x;
     let int = p.interior(cols);
     let first = int.row0.max(range.start);
     let rows = range.end.min(rows);
@@ -189,7 +191,7 @@ fn estimate_cost(
     let (mut cost, mut n) = (0u64, 0u64);
     for (t0, t1) in spans {
         scratch.resize((t1 - t0) * cols, 0);
-        predictions(x, rows, cols, p, t0..t1, scratch, narrow);
+        predictions(v, rows, cols, p, t0..t1, scratch);
         if width == cols {
             // Full-width interior (always for one channel): the span's samples are contiguous, one pass.
             for (&v, &q) in x[t0 * cols..t1 * cols].iter().zip(scratch.iter()) {
@@ -213,14 +215,14 @@ fn estimate_cost(
 
 #[inline(always)]
 fn choose_predictor(
-    x: &[i64],
+    v: &Values,
     rows: usize,
     cols: usize,
     cfg: &TileConfig,
     range: Range<usize>,
-    narrow: bool,
     scratch: &mut Vec<i64>,
 ) -> Predictor {
+    let x = v.x;
     // A constant band (the all-zero correction plane of exactly scaled floats, a flat-lined channel) is predicted
     // exactly by its mean: fitting taps to it cost as much as fitting a real band and could only add coefficients.
     let band = &x[range.start * cols..(range.end * cols).min(x.len())];
@@ -267,7 +269,7 @@ fn choose_predictor(
     let mut best = (u64::MAX, Predictor::zero());
     for set in &sets {
         let p = fit(set);
-        let cost = estimate_cost(x, rows, cols, &p, range.clone(), narrow, scratch);
+        let cost = estimate_cost(v, rows, cols, &p, range.clone(), scratch);
         if cost < best.0 {
             best = (cost, p);
         }
@@ -287,7 +289,7 @@ fn encode_predictive(
     out: &mut Vec<u8>,
     scratch: &mut Scratch,
 ) -> Option<usize> {
-    let Scratch { mags, pred, symbols, estimate, residuals, contexts, .. } = scratch;
+    let Scratch { mags, pred, symbols, estimate, narrow_copy, residuals, contexts, .. } = scratch;
     out.push(match cfg.entropy {
         Entropy::Adaptive => METHOD_PREDICTIVE,
         Entropy::Static => METHOD_PREDICTIVE_STATIC,
@@ -325,11 +327,12 @@ fn encode_predictive(
         let (br, bc) = (band.rows, band.cols);
         let seg = segment_rows(br, cfg.segment_rows);
         let segments: Vec<Range<usize>> = (0..br).step_by(seg.max(1)).map(|s0| s0..(s0 + seg).min(br)).collect();
-        let narrow = fits_i32(&band_buf);
+        let values = Values::of(&band_buf, narrow_copy);
+        let max_abs = values.max_abs;
         // (A loop, not a closure: a closure would not be compiled for AVX2.)
         let mut preds: Vec<Predictor> = Vec::with_capacity(segments.len());
         for r in &segments {
-            preds.push(choose_predictor(&band_buf, br, bc, cfg, r.clone(), narrow, estimate));
+            preds.push(choose_predictor(&values, br, bc, cfg, r.clone(), estimate));
         }
         // Mean removal only matters when nothing is predicted (order 0 everywhere).
         let m = if preds.iter().all(|p| p.taps.is_empty()) { mean::mean(&band_buf) } else { 0 };
@@ -363,7 +366,11 @@ fn encode_predictive(
         }
         // Predictions are made and coded a few rows at a time: the block stays in cache, and no tile-sized buffer
         // is allocated (and page-faulted in) for every tile.
-        let narrow = if m != 0 { fits_i32(&band_buf) } else { narrow };
+        let values = if m != 0 {
+            Values::of(&band_buf, narrow_copy)
+        } else {
+            Values { x: &band_buf, x32: narrow_copy, max_abs }
+        };
         let block_rows = (PREDICT_BLOCK / bc.max(1)).max(1);
         pred.resize(block_rows * bc, 0);
         for (p, r) in preds.iter().zip(&segments) {
@@ -371,7 +378,7 @@ fn encode_predictive(
             while t0 < r.end {
                 let t1 = (t0 + block_rows).min(r.end);
                 let block = &mut pred[..(t1 - t0) * bc];
-                predictions(&band_buf, br, bc, p, t0..t1, block, narrow);
+                predictions(&values, br, bc, p, t0..t1, block);
                 encode_rows(&band_buf, block, t0..t1, bc, &mut sink, &mut raw, mags, residuals, contexts);
                 t0 = t1;
             }
@@ -738,29 +745,101 @@ fn fits_i32(x: &[i64]) -> bool {
 /// L1/L2 caches while every tap passes over it (one pass per tap over a whole tile was memory-bound).
 const PREDICT_BLOCK: usize = 4096;
 
+/// A band as the encoder's predictions read it.
+struct Values<'a> {
+    x: &'a [i64],
+    /// `x` as i32 when every value fits in i32, else empty.
+    x32: &'a [i32],
+    /// The largest magnitude in `x`.
+    max_abs: u64,
+}
+
+impl<'a> Values<'a> {
+    /// `x`, with its i32 copy made in `copy` when every value fits.
+    #[inline(always)]
+    fn of(x: &'a [i64], copy: &'a mut Vec<i32>) -> Self {
+        let max_abs = x.iter().fold(0u64, |m, &v| m.max(v.unsigned_abs()));
+        copy.clear();
+        if max_abs > i32::MAX as u64 {
+            return Values { x, x32: copy, max_abs };
+        }
+        copy.extend(x.iter().map(|&v| v as i32));
+        Values { x, x32: copy, max_abs }
+    }
+
+    /// Every value fits in i32 (see [`axpy`]).
+    fn narrow(&self) -> bool {
+        self.x32.len() == self.x.len()
+    }
+
+    /// Whether `p`'s sums (rounding term included) provably stay within i32 on these values: then
+    /// [`predict_runs_i32`] computes them in i32 lanes, twice as many per instruction as [`axpy`]'s.
+    fn fits_i32_sums(&self, p: &Predictor) -> bool {
+        let coefs: u64 = p.taps.iter().map(|t| t.coef.unsigned_abs() as u64).sum();
+        let round = if p.shift > 0 { 1u64 << (p.shift - 1) } else { 0 };
+        self.narrow()
+            && coefs.checked_mul(self.max_abs).and_then(|s| s.checked_add(round)).is_some_and(|s| s <= i32::MAX as u64)
+    }
+}
+
+/// Elements of [`predict_runs_i32`]'s accumulator.
+const RUN_BLOCK: usize = 1024;
+
+/// Predictions of runs of consecutive samples of a plane `cols` wide, each run `(start, out)` the linear index of
+/// its first sample and where its `out.len()` predictions go, every tap of every sample lying inside the plane: as
+/// [`predictions`] makes them, but in i32 arithmetic. Exact when [`Values::fits_i32_sums`] holds: every sum
+/// `round + sum coef * x` is then at most `2^31 - 1` in magnitude, and wrapping i32 arithmetic, exact modulo
+/// `2^32`, gives that very number.
+#[inline(always)]
+fn predict_runs_i32<'o>(x32: &[i32], cols: usize, p: &Predictor, runs: impl Iterator<Item = (usize, &'o mut [i64])>) {
+    let round = if p.shift > 0 { 1i32 << (p.shift - 1) } else { 0 };
+    // (On the heap: a stack array would be zeroed first, which cost more than the sums on short runs.)
+    let mut acc: Vec<i32> = Vec::with_capacity(RUN_BLOCK);
+    for (start, out) in runs {
+        for (k, chunk) in out.chunks_mut(RUN_BLOCK).enumerate() {
+            let s = start + k * RUN_BLOCK;
+            acc.clear();
+            acc.resize(chunk.len(), round);
+            for tap in &p.taps {
+                let from = (s as isize - (tap.dt as usize * cols) as isize + tap.dc as isize) as usize;
+                let c = tap.coef;
+                for (a, &v) in acc.iter_mut().zip(&x32[from..from + chunk.len()]) {
+                    *a = a.wrapping_add(c.wrapping_mul(v));
+                }
+            }
+            for (o, &a) in chunk.iter_mut().zip(acc.iter()) {
+                *o = (a >> p.shift) as i64;
+            }
+        }
+    }
+}
+
 /// Predictions of the rows `range` of a plane from the original values, into `pred` (row `range.start` first):
 /// the encoder knows every value in advance, so each tap is one pass over contiguous memory instead of a
-/// dependent chain per sample. `narrow`: every value of `x` fits in i32 (see [`axpy`]).
+/// dependent chain per sample.
 #[inline(always)]
-fn predictions(
-    x: &[i64],
-    rows: usize,
-    cols: usize,
-    p: &Predictor,
-    range: Range<usize>,
-    pred: &mut [i64],
-    narrow: bool,
-) {
+fn predictions(v: &Values, rows: usize, cols: usize, p: &Predictor, range: Range<usize>, pred: &mut [i64]) {
+    let (x, narrow) = (v.x, v.narrow());
     let int = p.interior(cols);
     let base = range.start * cols;
     if !int.is_empty(rows) {
         let round = if p.shift > 0 { 1i64 << (p.shift - 1) } else { 0 };
         let (c0, c1) = (int.col0, int.col1);
         let first = int.row0.max(range.start);
-        if c0 == 0 && c1 == cols && first < range.end {
+        let full_width = c0 == 0 && c1 == cols;
+        if first < range.end && v.fits_i32_sums(p) {
+            // In i32 lanes: the interior's rows, one run when they are full width.
+            let rows_out = &mut pred[first * cols - base..range.end * cols - base];
+            if full_width {
+                predict_runs_i32(v.x32, cols, p, std::iter::once((first * cols, rows_out)));
+            } else {
+                let runs = rows_out.chunks_mut(cols).zip(first..).map(|(row, t)| (t * cols + c0, &mut row[c0..c1]));
+                predict_runs_i32(v.x32, cols, p, runs);
+            }
+        } else if full_width {
             // Full-width interior (always for one channel): the rows are contiguous, so each tap is an axpy over
             // one long run, taken a cache-sized block at a time.
-            let (start, end) = (first * cols, range.end * cols);
+            let (start, end) = (first * cols, range.end.max(first) * cols);
             let mut b0 = start;
             while b0 < end {
                 let b1 = (b0 + PREDICT_BLOCK).min(end);
@@ -773,16 +852,17 @@ fn predictions(
                 acc.iter_mut().for_each(|a| *a >>= p.shift);
                 b0 = b1;
             }
-        }
-        for t in (first..range.end).filter(|_| !(c0 == 0 && c1 == cols)) {
-            let acc = &mut pred[t * cols + c0 - base..t * cols + c1 - base];
-            acc.fill(round);
-            for tap in &p.taps {
-                let src = (t - tap.dt as usize) * cols;
-                let from = (c0 as isize + tap.dc as isize) as usize;
-                axpy(acc, &x[src + from..src + from + (c1 - c0)], tap.coef as i64, narrow);
+        } else {
+            for t in first..range.end {
+                let acc = &mut pred[t * cols + c0 - base..t * cols + c1 - base];
+                acc.fill(round);
+                for tap in &p.taps {
+                    let src = (t - tap.dt as usize) * cols;
+                    let from = (c0 as isize + tap.dc as isize) as usize;
+                    axpy(acc, &x[src + from..src + from + (c1 - c0)], tap.coef as i64, narrow);
+                }
+                acc.iter_mut().for_each(|a| *a >>= p.shift);
             }
-            acc.iter_mut().for_each(|a| *a >>= p.shift);
         }
     }
     // Outside the interior (rows above it, columns beside it): the fallback prediction.
@@ -1159,6 +1239,61 @@ fn read_predictor(cur: &mut Cursor, base: usize) -> Result<Predictor, CodecError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The i32 predictions are the i64 ones: random values and coefficients, one channel and 2-D planes (edges,
+    /// interior, a range starting mid-plane), and constant planes whose sums sit exactly at the i32 bound (the
+    /// largest magnitude [`Values::fits_i32_sums`] accepts) and one step beyond it.
+    #[test]
+    fn i32_predictions_are_the_i64_predictions() {
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let (mut narrow_sums, mut wide_sums) = (0, 0);
+        for (rows, cols) in [(3000usize, 1usize), (200, 7), (40, 300)] {
+            for shape in [Shape { time: 8, space: 0, cross: 0 }, Shape { time: 4, space: 3, cross: 2 }] {
+                let offsets = offsets_for(shape, rows, cols);
+                let mut check = |x: &[i64], p: &Predictor| {
+                    let mut copy = Vec::new();
+                    let narrow = Values::of(x, &mut copy);
+                    let wide = Values { x, x32: &[], max_abs: narrow.max_abs };
+                    if narrow.fits_i32_sums(p) {
+                        narrow_sums += 1;
+                    } else {
+                        wide_sums += 1;
+                    }
+                    for range in [0..rows, rows / 3..rows / 2 + 1] {
+                        let (mut a, mut b) = (vec![0; range.len() * cols], vec![0; range.len() * cols]);
+                        predictions(&narrow, rows, cols, p, range.clone(), &mut a);
+                        predictions(&wide, rows, cols, p, range.clone(), &mut b);
+                        assert_eq!(a, b, "{rows} x {cols}, {p:?}, rows {range:?}");
+                    }
+                };
+                for amp in [1000u64, 1 << 15, 1 << 30] {
+                    let x: Vec<i64> = (0..rows * cols).map(|_| (next() % (2 * amp + 1)) as i64 - amp as i64).collect();
+                    let taps = offsets
+                        .iter()
+                        .map(|&(dt, dc)| Tap { dt, dc, coef: (next() % 40_001) as i32 - 20_000 })
+                        .collect();
+                    check(&x, &Predictor { taps, shift: COEF_SHIFT });
+                }
+                // All coefficients positive on a constant plane: the sum is coefs * value, the bound itself.
+                let taps: Vec<Tap> =
+                    offsets.iter().map(|&(dt, dc)| Tap { dt, dc, coef: 1 + (next() % 20_000) as i32 }).collect();
+                let coefs: i64 = taps.iter().map(|t| t.coef as i64).sum();
+                let p = Predictor { taps, shift: COEF_SHIFT };
+                let at_bound = (i32::MAX as i64 - (1 << (COEF_SHIFT - 1))) / coefs;
+                for v in [at_bound, -at_bound, at_bound + 1, -at_bound - 1] {
+                    check(&vec![v; rows * cols], &p);
+                }
+            }
+        }
+        // Both forms were compared: 6 planes x 2 predictors x (at the bound or under it, beyond it).
+        assert!(narrow_sums >= 12 && wide_sums >= 12, "{narrow_sums} {wide_sums}");
+    }
 
     /// The encoder's block-wise contexts are the decoder's sample-by-sample ones (`energy` at each sample), for
     /// every width (edges, two columns, one channel) and for blocks starting anywhere, including inside the first
