@@ -748,28 +748,33 @@ const PREDICT_BLOCK: usize = 4096;
 /// A band as the encoder's predictions read it.
 struct Values<'a> {
     x: &'a [i64],
-    /// `x` as i32 when every value fits in i32, else empty.
+    /// `x` as i32 when its values are small enough for some predictor's sums to fit in i32 (see
+    /// [`Values::fits_i32_sums`]), else empty.
     x32: &'a [i32],
     /// The largest magnitude in `x`.
     max_abs: u64,
 }
 
+/// Largest magnitude for which [`Values::of`] makes the i32 copy: a predictor whose coefficients sum to 1 in
+/// magnitude, `2^COEF_SHIFT`, keeps its sums within i32 up to it. (Genuine floats' integers are far larger: their
+/// copy would never be read.)
+const I32_SUMS_MAX_ABS: u64 = 1 << (31 - COEF_SHIFT);
+
 impl<'a> Values<'a> {
-    /// `x`, with its i32 copy made in `copy` when every value fits.
+    /// `x`, with its i32 copy made in `copy` when its values are small enough.
     #[inline(always)]
     fn of(x: &'a [i64], copy: &'a mut Vec<i32>) -> Self {
         let max_abs = x.iter().fold(0u64, |m, &v| m.max(v.unsigned_abs()));
         copy.clear();
-        if max_abs > i32::MAX as u64 {
-            return Values { x, x32: copy, max_abs };
+        if max_abs <= I32_SUMS_MAX_ABS {
+            copy.extend(x.iter().map(|&v| v as i32));
         }
-        copy.extend(x.iter().map(|&v| v as i32));
         Values { x, x32: copy, max_abs }
     }
 
     /// Every value fits in i32 (see [`axpy`]).
     fn narrow(&self) -> bool {
-        self.x32.len() == self.x.len()
+        self.max_abs <= i32::MAX as u64
     }
 
     /// Whether `p`'s sums (rounding term included) provably stay within i32 on these values: then
@@ -777,24 +782,34 @@ impl<'a> Values<'a> {
     fn fits_i32_sums(&self, p: &Predictor) -> bool {
         let coefs: u64 = p.taps.iter().map(|t| t.coef.unsigned_abs() as u64).sum();
         let round = if p.shift > 0 { 1u64 << (p.shift - 1) } else { 0 };
-        self.narrow()
+        self.x32.len() == self.x.len()
             && coefs.checked_mul(self.max_abs).and_then(|s| s.checked_add(round)).is_some_and(|s| s <= i32::MAX as u64)
     }
 }
+
+/// Shortest row of an interior that [`predictions`] computes in i32 lanes.
+const MIN_I32_RUN: usize = 32;
 
 /// Elements of [`predict_runs_i32`]'s accumulator.
 const RUN_BLOCK: usize = 1024;
 
 /// Predictions of runs of consecutive samples of a plane `cols` wide, each run `(start, out)` the linear index of
-/// its first sample and where its `out.len()` predictions go, every tap of every sample lying inside the plane: as
+/// its first sample and where its `out.len()` (at most `longest`) predictions go, every tap of every sample lying inside the plane: as
 /// [`predictions`] makes them, but in i32 arithmetic. Exact when [`Values::fits_i32_sums`] holds: every sum
 /// `round + sum coef * x` is then at most `2^31 - 1` in magnitude, and wrapping i32 arithmetic, exact modulo
 /// `2^32`, gives that very number.
 #[inline(always)]
-fn predict_runs_i32<'o>(x32: &[i32], cols: usize, p: &Predictor, runs: impl Iterator<Item = (usize, &'o mut [i64])>) {
+fn predict_runs_i32<'o>(
+    x32: &[i32],
+    cols: usize,
+    p: &Predictor,
+    longest: usize,
+    runs: impl Iterator<Item = (usize, &'o mut [i64])>,
+) {
     let round = if p.shift > 0 { 1i32 << (p.shift - 1) } else { 0 };
-    // (On the heap: a stack array would be zeroed first, which cost more than the sums on short runs.)
-    let mut acc: Vec<i32> = Vec::with_capacity(RUN_BLOCK);
+    // (On the heap, as long as needed: a stack array would be zeroed first, which cost more than the sums on short
+    // runs.)
+    let mut acc: Vec<i32> = Vec::with_capacity(longest.min(RUN_BLOCK));
     for (start, out) in runs {
         for (k, chunk) in out.chunks_mut(RUN_BLOCK).enumerate() {
             let s = start + k * RUN_BLOCK;
@@ -827,14 +842,17 @@ fn predictions(v: &Values, rows: usize, cols: usize, p: &Predictor, range: Range
         let (c0, c1) = (int.col0, int.col1);
         let first = int.row0.max(range.start);
         let full_width = c0 == 0 && c1 == cols;
-        if first < range.end && v.fits_i32_sums(p) {
+        // (Short runs, a narrow interior's rows or a few rows of a narrow plane, are left to axpy: there the i32
+        // form's setup cost more than it saved, e.g. +24 % instructions compressing a 3-channel file.)
+        let run = if full_width { range.end.saturating_sub(first) * cols } else { c1 - c0 };
+        if first < range.end && run >= MIN_I32_RUN && v.fits_i32_sums(p) {
             // In i32 lanes: the interior's rows, one run when they are full width.
             let rows_out = &mut pred[first * cols - base..range.end * cols - base];
             if full_width {
-                predict_runs_i32(v.x32, cols, p, std::iter::once((first * cols, rows_out)));
+                predict_runs_i32(v.x32, cols, p, run, std::iter::once((first * cols, rows_out)));
             } else {
                 let runs = rows_out.chunks_mut(cols).zip(first..).map(|(row, t)| (t * cols + c0, &mut row[c0..c1]));
-                predict_runs_i32(v.x32, cols, p, runs);
+                predict_runs_i32(v.x32, cols, p, run, runs);
             }
         } else if full_width {
             // Full-width interior (always for one channel): the rows are contiguous, so each tap is an axpy over
