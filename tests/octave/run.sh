@@ -10,7 +10,11 @@ ensure_apt octave octave-dev pkg-config
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 log "cargo cinstall into $TMP/prefix"
-cinstall_capi "$TMP/prefix" >/dev/null 2>&1
+if ! cinstall_capi "$TMP/prefix" >"$TMP/cinstall.log" 2>&1; then
+    tail -40 "$TMP/cinstall.log"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
 export PKG_CONFIG_PATH="$TMP/prefix/lib/pkgconfig"
 export LD_LIBRARY_PATH="$TMP/prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 cp matlab/*.m matlab/daspack_mex.c "$TMP/"
