@@ -366,6 +366,7 @@ fn encode_predictive(
         }
         // Predictions are made and coded a few rows at a time: the block stays in cache, and no tile-sized buffer
         // is allocated (and page-faulted in) for every tile.
+        // (The band changed only if its mean was removed: otherwise its copy and largest magnitude still hold.)
         let values = if m != 0 {
             Values::of(&band_buf, narrow_copy)
         } else {
@@ -781,7 +782,7 @@ impl<'a> Values<'a> {
     /// [`predict_runs_i32`] computes them in i32 lanes, twice as many per instruction as [`axpy`]'s.
     fn fits_i32_sums(&self, p: &Predictor) -> bool {
         let coefs: u64 = p.taps.iter().map(|t| t.coef.unsigned_abs() as u64).sum();
-        let round = if p.shift > 0 { 1u64 << (p.shift - 1) } else { 0 };
+        let round = lpc::rounding(p.shift) as u64;
         self.x32.len() == self.x.len()
             && coefs.checked_mul(self.max_abs).and_then(|s| s.checked_add(round)).is_some_and(|s| s <= i32::MAX as u64)
     }
@@ -794,10 +795,10 @@ const MIN_I32_RUN: usize = 32;
 const RUN_BLOCK: usize = 1024;
 
 /// Predictions of runs of consecutive samples of a plane `cols` wide, each run `(start, out)` the linear index of
-/// its first sample and where its `out.len()` (at most `longest`) predictions go, every tap of every sample lying inside the plane: as
-/// [`predictions`] makes them, but in i32 arithmetic. Exact when [`Values::fits_i32_sums`] holds: every sum
-/// `round + sum coef * x` is then at most `2^31 - 1` in magnitude, and wrapping i32 arithmetic, exact modulo
-/// `2^32`, gives that very number.
+/// its first sample and where its `out.len()` (at most `longest`) predictions go, every tap of every sample lying
+/// inside the plane: as [`predictions`] makes them, but in i32 arithmetic. Exact when [`Values::fits_i32_sums`]
+/// holds: every sum `round + sum coef * x` is then at most `2^31 - 1` in magnitude, and wrapping i32 arithmetic,
+/// exact modulo `2^32`, gives that very number.
 #[inline(always)]
 fn predict_runs_i32<'o>(
     x32: &[i32],
@@ -806,7 +807,7 @@ fn predict_runs_i32<'o>(
     longest: usize,
     runs: impl Iterator<Item = (usize, &'o mut [i64])>,
 ) {
-    let round = if p.shift > 0 { 1i32 << (p.shift - 1) } else { 0 };
+    let round = lpc::rounding(p.shift) as i32;
     // (On the heap, as long as needed: a stack array would be zeroed first, which cost more than the sums on short
     // runs.)
     let mut acc: Vec<i32> = Vec::with_capacity(longest.min(RUN_BLOCK));
@@ -838,7 +839,7 @@ fn predictions(v: &Values, rows: usize, cols: usize, p: &Predictor, range: Range
     let int = p.interior(cols);
     let base = range.start * cols;
     if !int.is_empty(rows) {
-        let round = if p.shift > 0 { 1i64 << (p.shift - 1) } else { 0 };
+        let round = lpc::rounding(p.shift);
         let (c0, c1) = (int.col0, int.col1);
         let first = int.row0.max(range.start);
         let full_width = c0 == 0 && c1 == cols;
@@ -996,7 +997,7 @@ fn decode_band<S: Source>(
     mags: &mut [u32],
 ) {
     let int = p.interior(cols);
-    let round = if p.shift > 0 { 1i64 << (p.shift - 1) } else { 0 };
+    let round = lpc::rounding(p.shift);
     let shift = p.shift;
     if cols == 1 && !int.is_empty(rows) && !p.taps.is_empty() {
         // A single channel: dense coefficients by lag, so the prediction is one dot product over a window.

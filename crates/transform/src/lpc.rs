@@ -102,7 +102,7 @@ impl Predictor {
     /// Prediction of the interior sample at linear index `idx` (caller guarantees `idx - delta` is in range).
     #[inline(always)]
     pub fn predict(x: &[i64], idx: usize, deltas: &[isize], coefs: &[i64], shift: u8) -> i64 {
-        let mut acc: i64 = if shift > 0 { 1 << (shift - 1) } else { 0 };
+        let mut acc = rounding(shift);
         for (&d, &c) in deltas.iter().zip(coefs) {
             acc = acc.wrapping_add(c.wrapping_mul(x[idx.wrapping_sub(d as usize)]));
         }
@@ -154,6 +154,17 @@ impl Predictor {
                 x[idx] = x[idx].wrapping_add(p);
             }
         }
+    }
+}
+
+/// The term added to a prediction's sum before the shift by `shift`, so that the shift rounds to nearest: half of
+/// `2^shift`, 0 for no shift.
+#[inline(always)]
+pub fn rounding(shift: u8) -> i64 {
+    if shift > 0 {
+        1 << (shift - 1)
+    } else {
+        0
     }
 }
 
