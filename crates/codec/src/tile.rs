@@ -391,9 +391,7 @@ fn encode_predictive(
             let model = StaticModel::from_counts(&counts);
             model.write(out);
             let mut enc = RansEncoder::new();
-            for (i, &(ctx, sym)) in symbols.iter().enumerate().rev() {
-                enc.put(&model, ctx as usize, sym, i);
-            }
+            enc.put_all(&model, symbols);
             enc.finish()
         }
     };

@@ -218,6 +218,20 @@ impl StaticModel {
     }
 }
 
+/// Codes a symbol of frequency `f` and cumulative frequency `c` into state `x`, first moving its low 16 bits to
+/// `words` when the result would overflow; `reciprocal` is `f`'s (see [`RansEncoder`]).
+#[inline(always)]
+fn step(x: &mut u32, f: u32, c: u32, reciprocal: u64, words: &mut Vec<u16>) {
+    // u64: with f = 2^10 (a context with a single symbol) the bound is 2^32.
+    let x_max = (((RANS_L >> SCALE_BITS) << 16) as u64) * f as u64;
+    if *x as u64 >= x_max {
+        words.push(*x as u16);
+        *x >>= 16;
+    }
+    let q = ((*x as u128 * reciprocal as u128) >> 63) as u32;
+    *x = (q << SCALE_BITS) + (*x - q * f) + c;
+}
+
 /// rANS encoder: symbols are pushed in reverse order of decoding.
 #[derive(Debug)]
 pub struct RansEncoder {
@@ -249,15 +263,43 @@ impl RansEncoder {
         let f = model.freq[ctx][sym as usize] as u32;
         let c = model.cum[ctx][sym as usize] as u32;
         debug_assert!(f > 0);
-        let x = &mut self.state[i & 1];
-        // u64: with f = 2^10 (a context with a single symbol) the bound is 2^32.
-        let x_max = (((RANS_L >> SCALE_BITS) << 16) as u64) * f as u64;
-        if *x as u64 >= x_max {
-            self.words.push(*x as u16);
-            *x >>= 16;
+        step(&mut self.state[i & 1], f, c, self.reciprocal[f as usize], &mut self.words);
+    }
+
+    /// Codes a whole sequence of (context, symbol) pairs: the same as [`RansEncoder::put`] on each, last first,
+    /// pair `i` as the `i`-th symbol. One call keeps both states and the tables in registers (inlined into the tile
+    /// coder, the per-symbol loop kept them on the stack: 40 instructions per symbol).
+    #[inline(never)]
+    pub fn put_all(&mut self, model: &StaticModel, symbols: &[(u8, u8)]) {
+        let (Ok(freq), Ok(cum), Ok(reciprocal)) = (
+            <&[[u16; NSYM]; MAX_CONTEXTS]>::try_from(&model.freq[..]),
+            <&[[u16; NSYM + 1]; MAX_CONTEXTS]>::try_from(&model.cum[..]),
+            <&[u64; TOTAL as usize + 1]>::try_from(&self.reciprocal[..]),
+        ) else {
+            // (Never: models have MAX_CONTEXTS tables, the encoder TOTAL + 1 reciprocals.)
+            for (i, &(ctx, sym)) in symbols.iter().enumerate().rev() {
+                self.put(model, ctx as usize, sym, i);
+            }
+            return;
+        };
+        let words = &mut self.words;
+        // (Contexts and symbols masked to the tables' sizes, which every valid pair is within: no bounds checks.)
+        let mut put = |x: &mut u32, (ctx, sym): (u8, u8)| {
+            let (ctx, sym) = (ctx as usize % MAX_CONTEXTS, sym as usize % NSYM);
+            let (f, c) = (freq[ctx][sym] as u32, cum[ctx][sym] as u32);
+            step(x, f, c, reciprocal[(f as usize).min(TOTAL as usize)], words);
+        };
+        let [mut even, mut odd] = self.state;
+        // Pair i goes to state i % 2: an odd count leaves the last pair (an even index) alone at the end.
+        let paired = symbols.len() / 2 * 2;
+        if let Some(&last) = symbols.get(paired) {
+            put(&mut even, last);
         }
-        let q = ((*x as u128 * self.reciprocal[f as usize] as u128) >> 63) as u32;
-        *x = (q << SCALE_BITS) + (*x - q * f) + c;
+        for two in symbols[..paired].rchunks_exact(2) {
+            put(&mut odd, two[1]);
+            put(&mut even, two[0]);
+        }
+        self.state = [even, odd];
     }
 
     /// Flushes both states and returns the byte stream (little-endian 16-bit words, in decoding order).
@@ -266,9 +308,9 @@ impl RansEncoder {
             self.words.push(s as u16);
             self.words.push((s >> 16) as u16);
         }
-        let mut out = Vec::with_capacity(self.words.len() * 2);
-        for w in self.words.iter().rev() {
-            out.extend_from_slice(&w.to_le_bytes());
+        let mut out = vec![0u8; self.words.len() * 2];
+        for (o, w) in out.chunks_exact_mut(2).zip(self.words.iter().rev()) {
+            o.copy_from_slice(&w.to_le_bytes());
         }
         out
     }
@@ -632,6 +674,57 @@ mod tests {
         for (&v, &s) in values.iter().zip(&syms) {
             assert!((s as usize) < NSYM);
             assert_eq!(residual_of(s, &mut rr), v);
+        }
+    }
+
+    #[test]
+    fn symbols_and_raw_widths_of_every_bit_length() {
+        // (symbol, raw bits) by the definition: 0 -> (0, 0); +-1 -> (1, 1); a k-bit magnitude, k >= 2, with bit
+        // k - 2 equal to `top` -> (2k - 2 + top, k - 1).
+        for k in 0..=64u32 {
+            let lowest = if k == 0 { 0 } else { 1u64 << (k - 1) };
+            let highest = if k == 0 { 0 } else { u64::MAX >> (64 - k) };
+            for m in [lowest, highest, lowest | (highest >> 1) & 0x5555_5555_5555_5555] {
+                for negative in [false, true] {
+                    // (Magnitudes beyond 2^63 are no i64's; 2^63 is only i64::MIN's.)
+                    if m > 1 << 63 || m == 1 << 63 && !negative || m == 0 && negative {
+                        continue;
+                    }
+                    let r = if negative { (m as i64).wrapping_neg() } else { m as i64 };
+                    let (sym, bits) = match k {
+                        0 => (0, 0),
+                        1 => (1, 1),
+                        _ => (2 * k - 2 + ((m >> (k - 2)) & 1) as u32, k - 1),
+                    };
+                    let mut raw = RawWriter::new();
+                    assert_eq!(symbol_of(r, &mut raw) as u32, sym, "r = {r}");
+                    assert_eq!(raw.bit_len(), bits as u64, "r = {r}");
+                    let bytes = raw.finish();
+                    assert_eq!(residual_of(sym as u8, &mut RawReader::new(&bytes)), r);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn put_all_is_put_on_each_symbol_last_first() {
+        let data = residuals();
+        let mut raw = RawWriter::new();
+        let syms: Vec<(u8, u8)> = data.iter().map(|&(c, r)| (c as u8, symbol_of(r, &mut raw))).collect();
+        let mut counts = vec![[0u32; NSYM]; MAX_CONTEXTS];
+        for &(c, s) in &syms {
+            counts[c as usize][s as usize] += 1;
+        }
+        let model = StaticModel::from_counts(&counts);
+        // Odd and even counts (the last symbol alone on state 0, or paired), and none.
+        for n in [0, 1, 2, 3, 1000, 1001, syms.len() - 1, syms.len()] {
+            let mut one_by_one = RansEncoder::new();
+            for (i, &(c, s)) in syms[..n].iter().enumerate().rev() {
+                one_by_one.put(&model, c as usize, s, i);
+            }
+            let mut all = RansEncoder::new();
+            all.put_all(&model, &syms[..n]);
+            assert_eq!(all.finish(), one_by_one.finish(), "{n} symbols");
         }
     }
 
