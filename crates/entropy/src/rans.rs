@@ -222,14 +222,25 @@ impl StaticModel {
 /// `words` when the result would overflow; `reciprocal` is `f`'s (see [`RansEncoder`]).
 #[inline(always)]
 fn step(x: &mut u32, f: u32, c: u32, reciprocal: u64, words: &mut Vec<u16>) {
-    // u64: with f = 2^10 (a context with a single symbol) the bound is 2^32.
-    let x_max = (((RANS_L >> SCALE_BITS) << 16) as u64) * f as u64;
-    if *x as u64 >= x_max {
+    if must_renormalise(*x, f) {
         words.push(*x as u16);
         *x >>= 16;
     }
-    let q = ((*x as u128 * reciprocal as u128) >> 63) as u32;
-    *x = (q << SCALE_BITS) + (*x - q * f) + c;
+    *x = code(*x, f, c, reciprocal);
+}
+
+/// Whether state `x` must shed 16 bits before coding a symbol of frequency `f`.
+#[inline(always)]
+fn must_renormalise(x: u32, f: u32) -> bool {
+    // u64: with f = 2^10 (a context with a single symbol) the bound is 2^32.
+    x as u64 >= (((RANS_L >> SCALE_BITS) << 16) as u64) * f as u64
+}
+
+/// State `x` (renormalised) after coding a symbol of frequency `f` and cumulative frequency `c`.
+#[inline(always)]
+fn code(x: u32, f: u32, c: u32, reciprocal: u64) -> u32 {
+    let q = ((x as u128 * reciprocal as u128) >> 63) as u32;
+    (q << SCALE_BITS) + (x - q * f) + c
 }
 
 /// rANS encoder: symbols are pushed in reverse order of decoding.
@@ -282,12 +293,21 @@ impl RansEncoder {
             }
             return;
         };
-        let words = &mut self.words;
+        // Each symbol moves at most one word out: room for all of them is made first, and every step writes its
+        // word and keeps it only if it renormalised. No branch on the data, whose outcome (about every other
+        // symbol) a branch predictor cannot guess, and no capacity check.
+        let mut words = core::mem::take(&mut self.words);
+        let mut len = words.len();
+        words.resize(len + symbols.len(), 0);
         // (Contexts and symbols masked to the tables' sizes, which every valid pair is within: no bounds checks.)
         let mut put = |x: &mut u32, (ctx, sym): (u8, u8)| {
             let (ctx, sym) = (ctx as usize % MAX_CONTEXTS, sym as usize % NSYM);
             let (f, c) = (freq[ctx][sym] as u32, cum[ctx][sym] as u32);
-            step(x, f, c, reciprocal[(f as usize).min(TOTAL as usize)], words);
+            let shed = must_renormalise(*x, f);
+            words[len] = *x as u16;
+            len += shed as usize;
+            *x >>= 16 * shed as u32;
+            *x = code(*x, f, c, reciprocal[(f as usize).min(TOTAL as usize)]);
         };
         let [mut even, mut odd] = self.state;
         // Pair i goes to state i % 2: an odd count leaves the last pair (an even index) alone at the end.
@@ -299,6 +319,8 @@ impl RansEncoder {
             put(&mut odd, two[1]);
             put(&mut even, two[0]);
         }
+        words.truncate(len);
+        self.words = words;
         self.state = [even, odd];
     }
 
