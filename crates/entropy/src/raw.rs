@@ -11,7 +11,10 @@ use alloc::vec::Vec;
 pub struct RawWriter {
     acc: u64,
     nbits: u32,
+    /// The bytes written are `out[..len]`; the rest is room, so that a step writes its 4 bytes whether or not it
+    /// keeps them.
     out: Vec<u8>,
+    len: usize,
 }
 
 impl RawWriter {
@@ -23,13 +26,24 @@ impl RawWriter {
     #[inline(always)]
     pub fn put(&mut self, v: u32, n: u32) {
         debug_assert!(n <= 32 && (n == 32 || v >> n == 0));
+        if self.out.len() < self.len + 4 {
+            self.grow();
+        }
         self.acc |= (v as u64) << self.nbits;
         self.nbits += n;
-        if self.nbits >= 32 {
-            self.out.extend_from_slice(&(self.acc as u32).to_le_bytes());
-            self.acc >>= 32;
-            self.nbits -= 32;
-        }
+        // Without a branch on whether 32 bits are full: residuals' raw widths vary from sample to sample, and
+        // that branch, taken every few samples, was mispredicted.
+        let full = self.nbits >= 32;
+        self.out[self.len..self.len + 4].copy_from_slice(&(self.acc as u32).to_le_bytes());
+        self.len += 4 * full as usize;
+        self.acc >>= 32 * full as u32;
+        self.nbits -= 32 * full as u32;
+    }
+
+    /// Makes room for at least 4 more bytes (doubling, as a vector would).
+    #[cold]
+    fn grow(&mut self) {
+        self.out.resize((self.len + 4).max(2 * self.out.len()).max(64), 0);
     }
 
     /// Appends the `n` low bits of `v` for any `n <= 64`.
@@ -45,11 +59,12 @@ impl RawWriter {
 
     /// Bits written so far.
     pub fn bit_len(&self) -> u64 {
-        self.out.len() as u64 * 8 + self.nbits as u64
+        self.len as u64 * 8 + self.nbits as u64
     }
 
     /// Pads the last byte with zero bits and returns the bytes.
     pub fn finish(mut self) -> Vec<u8> {
+        self.out.truncate(self.len);
         let nbytes = self.nbits.div_ceil(8) as usize;
         self.out.extend_from_slice(&self.acc.to_le_bytes()[..nbytes]);
         self.out
