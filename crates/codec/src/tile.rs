@@ -937,11 +937,7 @@ fn encode_rows(
             }
         }
         Sink::Static(symbols, counts) => {
-            symbols.extend(residuals.iter().zip(contexts.iter()).map(|(&r, &ctx)| {
-                let sym = rans::symbol_of(r, raw);
-                counts[ctx as usize][sym as usize] += 1;
-                (ctx, sym)
-            }));
+            rans::collect_symbols(residuals, contexts, raw, counts, symbols);
         }
     }
 }

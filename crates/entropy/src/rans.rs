@@ -27,21 +27,61 @@ const RANS_L: u32 = 1 << 16;
 /// Splits a residual into its symbol and writes its raw part.
 #[inline(always)]
 pub fn symbol_of(r: i64, raw: &mut RawWriter) -> u8 {
+    let (sym, bits, n) = split(r);
+    raw.put_long(bits, n);
+    sym
+}
+
+/// A residual's symbol, and its raw part: the field and its width. Symbol 0 is 0; symbol 1 is +-1 (the sign is
+/// raw); symbol `2k - 2 + top`, for `k >= 2` bits, is a magnitude of k bits whose bit `k - 2` is `top` (its `k - 2`
+/// bits below that, then the sign, are raw).
+#[inline(always)]
+fn split(r: i64) -> (u8, u64, u32) {
     let m = r.unsigned_abs();
     let k = 64 - m.leading_zeros();
     let sign = (r < 0) as u64;
     match k {
-        0 => 0,
-        1 => {
-            raw.put(sign as u32, 1);
-            1
-        }
+        0 => (0, 0, 0),
+        1 => (1, sign, 1),
         _ => {
             let top = (m >> (k - 2)) & 1;
-            raw.put_long(((m & ((1u64 << (k - 2)) - 1)) << 1) | sign, k - 1);
-            (2 * k - 2 + top as u32) as u8
+            ((2 * k - 2 + top as u32) as u8, ((m & ((1u64 << (k - 2)) - 1)) << 1) | sign, k - 1)
         }
     }
+}
+
+/// [`symbol_of`] on each residual: the symbol, with the residual's context, appended to `symbols` and counted in
+/// `counts[context]`, the raw part written to `raw`. One pass, the raw writer's state in registers throughout.
+pub fn collect_symbols(
+    residuals: &[i64],
+    contexts: &[u8],
+    raw: &mut RawWriter,
+    counts: &mut [[u32; NSYM]],
+    symbols: &mut Vec<(u8, u8)>,
+) {
+    if counts.len() != MAX_CONTEXTS {
+        // (Never: the coder counts in MAX_CONTEXTS tables.)
+        for (&r, &ctx) in residuals.iter().zip(contexts) {
+            let sym = symbol_of(r, raw);
+            counts[ctx as usize][sym as usize] += 1;
+            symbols.push((ctx, sym));
+        }
+        return;
+    }
+    let Ok(counts) = <&mut [[u32; NSYM]; MAX_CONTEXTS]>::try_from(counts) else { return };
+    let n = residuals.len().min(contexts.len());
+    let first = symbols.len();
+    symbols.resize(first + n, (0, 0));
+    // At most 64 raw bits per residual.
+    raw.with_room(8 * n, |w| {
+        for ((out, &r), &ctx) in symbols[first..].iter_mut().zip(residuals).zip(contexts) {
+            let (sym, bits, width) = split(r);
+            w.put_long(bits, width);
+            // (Contexts and symbols masked to the tables' sizes, which every valid pair is within.)
+            counts[ctx as usize % MAX_CONTEXTS][sym as usize % NSYM] += 1;
+            *out = (ctx, sym);
+        }
+    });
 }
 
 /// Rebuilds a residual from its symbol and the raw stream (inverse of [`symbol_of`]). Never panics.

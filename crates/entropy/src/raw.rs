@@ -25,36 +25,33 @@ impl RawWriter {
     /// Appends the `n` low bits of `v` (`n <= 32`; higher bits of `v` must be zero).
     #[inline(always)]
     pub fn put(&mut self, v: u32, n: u32) {
-        debug_assert!(n <= 32 && (n == 32 || v >> n == 0));
-        if self.out.len() < self.len + 4 {
-            self.grow();
-        }
-        self.acc |= (v as u64) << self.nbits;
-        self.nbits += n;
-        // Without a branch on whether 32 bits are full: residuals' raw widths vary from sample to sample, and
-        // that branch, taken every few samples, was mispredicted.
-        let full = self.nbits >= 32;
-        self.out[self.len..self.len + 4].copy_from_slice(&(self.acc as u32).to_le_bytes());
-        self.len += 4 * full as usize;
-        self.acc >>= 32 * full as u32;
-        self.nbits -= 32 * full as u32;
-    }
-
-    /// Makes room for at least 4 more bytes (doubling, as a vector would).
-    #[cold]
-    fn grow(&mut self) {
-        self.out.resize((self.len + 4).max(2 * self.out.len()).max(64), 0);
+        self.with_room(4, |w| w.put(v, n));
     }
 
     /// Appends the `n` low bits of `v` for any `n <= 64`.
     #[inline(always)]
     pub fn put_long(&mut self, v: u64, n: u32) {
-        if n > 32 {
-            self.put(v as u32, 32);
-            self.put((v >> 32) as u32, n - 32);
-        } else {
-            self.put(v as u32, n);
+        self.with_room(8, |w| w.put_long(v, n));
+    }
+
+    /// Runs `f` on a [`RawBlock`] with room for at least `bytes` bytes: it may write that many (`bytes / 8` 64-bit
+    /// fields, say) without a check on the room.
+    #[inline(always)]
+    pub fn with_room<R>(&mut self, bytes: usize, f: impl FnOnce(&mut RawBlock<'_>) -> R) -> R {
+        // (+ 4: a step writes 4 bytes even when it keeps none of them.)
+        if self.out.len() < self.len + bytes + 4 {
+            self.grow(bytes + 4);
         }
+        let mut block = RawBlock { out: &mut self.out, len: self.len, acc: self.acc, nbits: self.nbits };
+        let r = f(&mut block);
+        (self.len, self.acc, self.nbits) = (block.len, block.acc, block.nbits);
+        r
+    }
+
+    /// Makes room for at least `bytes` more bytes (doubling, as a vector would).
+    #[cold]
+    fn grow(&mut self, bytes: usize) {
+        self.out.resize((self.len + bytes).max(2 * self.out.len()).max(64), 0);
     }
 
     /// Bits written so far.
@@ -68,6 +65,44 @@ impl RawWriter {
         let nbytes = self.nbits.div_ceil(8) as usize;
         self.out.extend_from_slice(&self.acc.to_le_bytes()[..nbytes]);
         self.out
+    }
+}
+
+/// A [`RawWriter`] lent for a stretch of writes (see [`RawWriter::with_room`]): its state in locals, which stay in
+/// registers through a loop.
+pub struct RawBlock<'a> {
+    out: &'a mut [u8],
+    len: usize,
+    acc: u64,
+    nbits: u32,
+}
+
+impl RawBlock<'_> {
+    /// As [`RawWriter::put`].
+    #[inline(always)]
+    pub fn put(&mut self, v: u32, n: u32) {
+        debug_assert!(n <= 32 && (n == 32 || v >> n == 0));
+        self.acc |= (v as u64) << self.nbits;
+        self.nbits += n;
+        // Without a branch on whether 32 bits are full: residuals' raw widths vary from sample to sample, and
+        // that branch, taken every few samples, was mispredicted. The 4 bytes are written either way (the room
+        // is there) and kept when full.
+        let full = self.nbits >= 32;
+        self.out[self.len..self.len + 4].copy_from_slice(&(self.acc as u32).to_le_bytes());
+        self.len += 4 * full as usize;
+        self.acc >>= 32 * full as u32;
+        self.nbits -= 32 * full as u32;
+    }
+
+    /// As [`RawWriter::put_long`].
+    #[inline(always)]
+    pub fn put_long(&mut self, v: u64, n: u32) {
+        if n > 32 {
+            self.put(v as u32, 32);
+            self.put((v >> 32) as u32, n - 32);
+        } else {
+            self.put(v as u32, n);
+        }
     }
 }
 
