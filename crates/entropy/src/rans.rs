@@ -259,7 +259,7 @@ impl StaticModel {
 }
 
 /// Codes a symbol of frequency `f` and cumulative frequency `c` into state `x`, first moving its low 16 bits to
-/// `words` when the result would overflow; `reciprocal` is `f`'s (see [`RansEncoder`]).
+/// `words` when the result would overflow; `reciprocal` is `f`'s (see [`RECIPROCAL`]).
 #[inline(always)]
 fn step(x: &mut u32, f: u32, c: u32, reciprocal: u64, words: &mut Vec<u16>) {
     if must_renormalise(*x, f) {
@@ -288,12 +288,22 @@ fn code(x: u32, f: u32, c: u32, reciprocal: u64) -> u32 {
 pub struct RansEncoder {
     state: [u32; 2],
     words: Vec<u16>,
-    /// `floor(2^63 / f) + 1` for every frequency `f` in 1..=TOTAL: `x / f` becomes one widening multiply and a
-    /// shift by 63 (exact for `x < 2^32`: the reciprocal's error, below `x / 2^63 < 2^-31`, cannot carry past the
-    /// next integer, which is at least `1/f >= 2^-10` away), where a 32-bit division was the encoder's slowest
-    /// instruction.
-    reciprocal: Vec<u64>,
 }
+
+/// `floor(2^63 / f) + 1` for every frequency `f` in 1..=TOTAL (0 for 0): `x / f` becomes one widening multiply and
+/// a shift by 63 (exact for `x < 2^32`: the reciprocal's error, below `x / 2^63 < 2^-31`, cannot carry past the
+/// next integer, which is at least `1/f >= 2^-10` away), where a 32-bit division was the encoder's slowest
+/// instruction. Computed at compile time: made for each encoder, its 1024 divisions were paid by every tile,
+/// however small.
+static RECIPROCAL: [u64; TOTAL as usize + 1] = {
+    let mut r = [0u64; TOTAL as usize + 1];
+    let mut f = 1;
+    while f <= TOTAL as usize {
+        r[f] = (1u64 << 63) / f as u64 + 1;
+        f += 1;
+    }
+    r
+};
 
 impl Default for RansEncoder {
     fn default() -> Self {
@@ -303,8 +313,7 @@ impl Default for RansEncoder {
 
 impl RansEncoder {
     pub fn new() -> Self {
-        let reciprocal = (0..=TOTAL as u64).map(|f| (1u64 << 63).checked_div(f).map_or(0, |q| q + 1)).collect();
-        RansEncoder { state: [RANS_L; 2], words: Vec::new(), reciprocal }
+        RansEncoder { state: [RANS_L; 2], words: Vec::new() }
     }
 
     /// Codes symbol `sym` of context `ctx` as the `i`-th symbol of the sequence (the parity of `i` picks the
@@ -314,7 +323,7 @@ impl RansEncoder {
         let f = model.freq[ctx][sym as usize] as u32;
         let c = model.cum[ctx][sym as usize] as u32;
         debug_assert!(f > 0);
-        step(&mut self.state[i & 1], f, c, self.reciprocal[f as usize], &mut self.words);
+        step(&mut self.state[i & 1], f, c, RECIPROCAL[f as usize], &mut self.words);
     }
 
     /// Codes a whole sequence of (context, symbol) pairs: the same as [`RansEncoder::put`] on each, last first,
@@ -322,12 +331,11 @@ impl RansEncoder {
     /// coder, the per-symbol loop kept them on the stack: 40 instructions per symbol).
     #[inline(never)]
     pub fn put_all(&mut self, model: &StaticModel, symbols: &[(u8, u8)]) {
-        let (Ok(freq), Ok(cum), Ok(reciprocal)) = (
+        let (Ok(freq), Ok(cum)) = (
             <&[[u16; NSYM]; MAX_CONTEXTS]>::try_from(&model.freq[..]),
             <&[[u16; NSYM + 1]; MAX_CONTEXTS]>::try_from(&model.cum[..]),
-            <&[u64; TOTAL as usize + 1]>::try_from(&self.reciprocal[..]),
         ) else {
-            // (Never: models have MAX_CONTEXTS tables, the encoder TOTAL + 1 reciprocals.)
+            // (Never: models have MAX_CONTEXTS tables.)
             for (i, &(ctx, sym)) in symbols.iter().enumerate().rev() {
                 self.put(model, ctx as usize, sym, i);
             }
@@ -347,7 +355,7 @@ impl RansEncoder {
             words[len] = *x as u16;
             len += shed as usize;
             *x >>= 16 * shed as u32;
-            *x = code(*x, f, c, reciprocal[(f as usize).min(TOTAL as usize)]);
+            *x = code(*x, f, c, RECIPROCAL[(f as usize).min(TOTAL as usize)]);
         };
         let [mut even, mut odd] = self.state;
         // Pair i goes to state i % 2: an odd count leaves the last pair (an even index) alone at the end.
@@ -713,9 +721,8 @@ mod tests {
 
     #[test]
     fn reciprocal_division_is_exact() {
-        let enc = RansEncoder::new();
         for f in 1..=TOTAL as u64 {
-            let m = enc.reciprocal[f as usize] as u128;
+            let m = RECIPROCAL[f as usize] as u128;
             // Around every multiple of f near the top of the state range, and a spread of others.
             let top = u32::MAX as u64 / f * f;
             let xs =
