@@ -86,7 +86,8 @@ pub(crate) struct TileConfig {
 /// every tile, they cost about 7 % of the compression time of a large array.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    /// Residual magnitudes of the band being coded (the contexts' neighbourhood).
+    /// Residual magnitudes of the rows being coded, after those of the rows before them that the contexts read
+    /// (see [`encode_rows`]).
     mags: Vec<u32>,
     /// Predictions of a block of rows.
     pred: Vec<i64>,
@@ -359,10 +360,6 @@ fn encode_predictive(
                 counts[context_of(0)][0] += (br * bc) as u32;
                 continue;
             }
-        }
-        // Not cleared between tiles: every magnitude the contexts read was written earlier in the band.
-        if mags.len() < br * bc {
-            mags.resize(br * bc, 0u32);
         }
         // Predictions are made and coded a few rows at a time: the block stays in cache, and no tile-sized buffer
         // is allocated (and page-faulted in) for every tile.
@@ -902,6 +899,11 @@ fn predictions(v: &Values, rows: usize, cols: usize, p: &Predictor, range: Range
 /// The encoder knows every residual in advance, so the block's residuals, magnitudes and contexts are computed
 /// first, each in a pass with no edge branches over most of the block (`residuals` and `contexts` hold them), and
 /// only the coding itself goes sample by sample.
+///
+/// Called on consecutive ranges of a band, from row 0. `mags` holds the magnitudes the contexts read from before
+/// the range (the row above in a plane, the 8 samples before in one channel), and is left holding those the next
+/// range needs: a block's worth, not the band's (a band-sized array, 4 bytes a sample, was written and read back
+/// through memory; two threads shared its bandwidth).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn encode_rows(
@@ -911,25 +913,35 @@ fn encode_rows(
     cols: usize,
     sink: &mut Sink<'_>,
     raw: &mut RawWriter,
-    mags: &mut [u32],
+    mags: &mut Vec<u32>,
     residuals: &mut Vec<i64>,
     contexts: &mut Vec<u8>,
 ) {
     let (base, end) = (range.start * cols, range.end * cols);
     residuals.clear();
     residuals.extend(x[base..end].iter().zip(&pred[..end - base]).map(|(&v, &p)| v.wrapping_sub(p)));
-    for (m, &r) in mags[base..end].iter_mut().zip(residuals.iter()) {
-        *m = magnitude(r);
-    }
+    // The magnitudes before the range, then the range's: the range starts at `before` in `mags` (row `above` in a
+    // plane).
+    let (before, above) = match (range.start, cols) {
+        (0, _) => (0, 0),
+        (t, 1) => (t.min(8), 0),
+        _ => (cols, 1),
+    };
+    mags.truncate(before);
+    mags.extend(residuals.iter().map(|&r| magnitude(r)));
     contexts.clear();
     contexts.resize(end - base, 0);
     if cols == 1 {
-        contexts_1d(mags, range, contexts);
+        // (Positions within `mags`: the first `before` samples of the channel's history, then the range.)
+        contexts_1d(mags, before..before + (end - base), contexts);
     } else {
-        for (t, out) in range.zip(contexts.chunks_exact_mut(cols)) {
+        for (t, out) in (above..).zip(contexts.chunks_exact_mut(cols)) {
             contexts_2d(mags, t, cols, out);
         }
     }
+    // Keep what the next range reads.
+    let keep = if cols == 1 { mags.len().min(8) } else { cols.min(mags.len()) };
+    mags.drain(..mags.len() - keep);
     match sink {
         Sink::Adaptive(model, rc) => {
             for (&r, &ctx) in residuals.iter().zip(contexts.iter()) {
