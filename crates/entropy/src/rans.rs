@@ -283,6 +283,9 @@ fn code(x: u32, f: u32, c: u32, reciprocal: u64) -> u32 {
     (q << SCALE_BITS) + (x - q * f) + c
 }
 
+/// Symbols [`RansEncoder::put_all`] makes room for at a time (even).
+const PUT_STRETCH: usize = 1 << 14;
+
 /// rANS encoder: symbols are pushed in reverse order of decoding.
 #[derive(Debug)]
 pub struct RansEncoder {
@@ -348,24 +351,34 @@ impl RansEncoder {
         let mut len = words.len();
         words.resize(len + symbols.len(), 0);
         // (Contexts and symbols masked to the tables' sizes, which every valid pair is within: no bounds checks.)
-        let mut put = |x: &mut u32, (ctx, sym): (u8, u8)| {
+        let put = |words: &mut [u16], len: &mut usize, x: &mut u32, (ctx, sym): (u8, u8)| {
             let (ctx, sym) = (ctx as usize % MAX_CONTEXTS, sym as usize % NSYM);
             let (f, c) = (freq[ctx][sym] as u32, cum[ctx][sym] as u32);
             let shed = must_renormalise(*x, f);
-            words[len] = *x as u16;
-            len += shed as usize;
+            words[*len] = *x as u16;
+            *len += shed as usize;
             *x >>= 16 * shed as u32;
             *x = code(*x, f, c, RECIPROCAL[(f as usize).min(TOTAL as usize)]);
+        };
+        let room = |words: &mut Vec<u16>, len: usize, n: usize| {
+            if words.len() < len + n {
+                words.resize(len + n, 0);
+            }
         };
         let [mut even, mut odd] = self.state;
         // Pair i goes to state i % 2: an odd count leaves the last pair (an even index) alone at the end.
         let paired = symbols.len() / 2 * 2;
         if let Some(&last) = symbols.get(paired) {
-            put(&mut even, last);
+            room(&mut words, len, 1);
+            put(&mut words, &mut len, &mut even, last);
         }
-        for two in symbols[..paired].rchunks_exact(2) {
-            put(&mut odd, two[1]);
-            put(&mut even, two[0]);
+        // (Stretches of an even length: each splits into pairs.)
+        for stretch in symbols[..paired].rchunks(PUT_STRETCH) {
+            room(&mut words, len, stretch.len());
+            for two in stretch.rchunks_exact(2) {
+                put(&mut words, &mut len, &mut odd, two[1]);
+                put(&mut words, &mut len, &mut even, two[0]);
+            }
         }
         words.truncate(len);
         self.words = words;

@@ -48,10 +48,11 @@ impl RawWriter {
         r
     }
 
-    /// Makes room for at least `bytes` more bytes (doubling, as a vector would).
+    /// Makes room for at least `bytes` more bytes, and some: zeroed bytes are memory in use, so the room is a
+    /// page or so past what is asked, not the doubling of the vector's capacity (which `resize` still does).
     #[cold]
     fn grow(&mut self, bytes: usize) {
-        self.out.resize((self.len + bytes).max(2 * self.out.len()).max(64), 0);
+        self.out.resize(self.len + bytes.max(4096), 0);
     }
 
     /// Bits written so far.
