@@ -112,30 +112,53 @@ fn mode_bytes(mode: Mode) -> (u8, u64) {
     }
 }
 
-pub(crate) fn assemble(h: &Header, tiles: Vec<Vec<u8>>) -> Vec<u8> {
+/// The stream: header, tile index and its CRC, then the tiles. `place` copies each tile into its place and returns
+/// its CRC-32 ([`place_tile`] on each), and may do so on several threads: the copy and its page faults were the
+/// largest serial part of compressing a large array on two threads. Each tile is freed once copied, so peak memory
+/// is about one output, not two.
+pub(crate) fn assemble(
+    h: &Header,
+    tiles: Vec<Vec<u8>>,
+    place: impl FnOnce(Vec<(&mut [u8], Vec<u8>)>) -> Vec<u32>,
+) -> Vec<u8> {
     let data_len: usize = tiles.iter().map(Vec::len).sum();
-    let mut out = Vec::with_capacity(HEADER_LEN + tiles.len() * INDEX_ENTRY_LEN + 4 + data_len);
-    let (mode, step) = mode_bytes(h.mode);
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&[h.version, h.dtype.code(), mode, 0]);
-    out.extend_from_slice(&h.rows.to_le_bytes());
-    out.extend_from_slice(&h.cols.to_le_bytes());
-    out.extend_from_slice(&h.block_height.to_le_bytes());
-    out.extend_from_slice(&h.block_width.to_le_bytes());
-    out.extend_from_slice(&h.abs_error.to_le_bytes());
-    out.extend_from_slice(&step.to_le_bytes());
-    out.extend_from_slice(&(tiles.len() as u32).to_le_bytes());
-    for t in &tiles {
-        out.extend_from_slice(&(t.len() as u32).to_le_bytes());
-        out.extend_from_slice(&crc32fast::hash(t).to_le_bytes());
-    }
-    let crc = crc32fast::hash(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    // Each tile is freed as soon as it is copied, so peak memory is about one output, not two.
+    let head_len = HEADER_LEN + tiles.len() * INDEX_ENTRY_LEN + 4;
+    let lens: Vec<usize> = tiles.iter().map(Vec::len).collect();
+    // Zeroed memory the allocator takes fresh from the system (its pages are faulted in by `place`'s writes).
+    let mut out = vec![0u8; head_len + data_len];
+    let (head, mut rest) = out.split_at_mut(head_len);
+    let mut jobs = Vec::with_capacity(tiles.len());
     for t in tiles {
-        out.extend_from_slice(&t);
+        let (dst, tail) = rest.split_at_mut(t.len());
+        jobs.push((dst, t));
+        rest = tail;
     }
+    let crcs = place(jobs);
+    let (mode, step) = mode_bytes(h.mode);
+    let mut w = Vec::with_capacity(head_len);
+    w.extend_from_slice(&MAGIC);
+    w.extend_from_slice(&[h.version, h.dtype.code(), mode, 0]);
+    w.extend_from_slice(&h.rows.to_le_bytes());
+    w.extend_from_slice(&h.cols.to_le_bytes());
+    w.extend_from_slice(&h.block_height.to_le_bytes());
+    w.extend_from_slice(&h.block_width.to_le_bytes());
+    w.extend_from_slice(&h.abs_error.to_le_bytes());
+    w.extend_from_slice(&step.to_le_bytes());
+    w.extend_from_slice(&(lens.len() as u32).to_le_bytes());
+    for (&len, &crc) in lens.iter().zip(&crcs) {
+        w.extend_from_slice(&(len as u32).to_le_bytes());
+        w.extend_from_slice(&crc.to_le_bytes());
+    }
+    let crc = crc32fast::hash(&w);
+    w.extend_from_slice(&crc.to_le_bytes());
+    head.copy_from_slice(&w);
     out
+}
+
+/// What [`assemble`]'s `place` does with each tile: copies it into its place and returns its CRC-32.
+pub(crate) fn place_tile((dst, tile): (&mut [u8], Vec<u8>)) -> u32 {
+    dst.copy_from_slice(&tile);
+    crc32fast::hash(&tile)
 }
 
 pub(crate) fn parse(s: &[u8]) -> Result<Header, CodecError> {

@@ -258,7 +258,7 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
         tiles: Vec::new(),
         data_start: 0,
     };
-    Ok(format::assemble(&header, tiles))
+    Ok(format::assemble(&header, tiles, |jobs| workers.map(jobs, || (), |_, job| format::place_tile(job))))
 }
 
 /// Arrays this wide are tried as tiles of one channel (their automatic 2-D tiles are the full width). With fewer
