@@ -165,58 +165,96 @@ impl Workers {
         }
     }
 
-    /// `f` over `items`, results in order, with a state made by `init` (reused from item to item when the call has
-    /// its threads to itself, see [`Workers::map_reusing`]). Each item is its own job, so an idle worker can take any item not yet started: by default rayon would hand
-    /// each worker a run of items, and a worker running slower (on a shared machine one core often runs at two
-    /// thirds the speed of the other) finished its run well after the other had run out. Measured on 28 tiles of a
-    /// 100 MB array, two threads: one worker had finished its 14 tiles at 0.31 s while the other was still on its
-    /// 8th of 14, finishing at 0.62 s.
-    fn map<I: Send, S: Send, R: Send>(
+    /// `f` over `items`, results in order, each item given a state from `states` (taken from those that earlier
+    /// items gave back, or made afresh). Each item is its own job, so an idle worker can take any item not yet
+    /// started: by default rayon would hand each worker a run of items, and a worker running slower (on a shared
+    /// machine one core often runs at two thirds the speed of the other) finished its run well after the other had
+    /// run out. Measured on 28 tiles of a 100 MB array, two threads: one worker had finished its 14 tiles at 0.31 s
+    /// while the other was still on its 8th of 14, finishing at 0.62 s.
+    fn map<I: Send, S: Default + Send, R: Send>(
         &self,
         items: Vec<I>,
-        init: impl Fn() -> S + Sync + Send,
+        states: &SharedStates<S>,
         f: impl Fn(&mut S, I) -> R + Sync + Send,
     ) -> Vec<R> {
-        match self {
-            Workers::Calling => {
-                let mut state = init();
-                items.into_iter().map(|i| f(&mut state, i)).collect()
-            }
-            // Nested in a job of the global pool (the archive writer codes several chunks at once on it): a state
-            // per item, freed when the item is done, so that chunks in flight do not each hold a state per thread.
-            Workers::Global if rayon::current_thread_index().is_some() => {
-                items.into_par_iter().with_max_len(1).map_init(init, f).collect()
-            }
-            Workers::Global => Self::map_reusing(items, init, f),
-            Workers::Pool(pool) => pool.install(|| Self::map_reusing(items, init, f)),
-        }
+        let _call = states.enter();
+        self.map_plain(items, |item| {
+            let mut state = states.take();
+            let r = f(&mut state, item);
+            states.give(state);
+            r
+        })
     }
 
-    /// [`Workers::map`] on the current pool, for a call that has the pool to itself: the states are kept in a
-    /// stack, each item taking one and giving it back, so there are as many as the items run at once. (rayon's
-    /// `map_init` makes a state per job, and with a job per item that was a fresh state for every tile: megabytes
-    /// of buffers the kernel zeroes again. A 100 MB array on two threads: 9 % more time per tile than on one.)
-    fn map_reusing<I: Send, S: Send, R: Send>(
-        items: Vec<I>,
-        init: impl Fn() -> S + Sync + Send,
-        f: impl Fn(&mut S, I) -> R + Sync + Send,
-    ) -> Vec<R> {
-        let spare: std::sync::Mutex<Vec<S>> = std::sync::Mutex::new(Vec::new());
-        // (A poisoned lock only means that an item panicked while another held it; the stack itself is intact.)
-        let stack = || spare.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        items
-            .into_par_iter()
-            .with_max_len(1)
-            .map(|item| {
-                let taken = stack().pop();
-                let mut state = taken.unwrap_or_else(&init);
-                let r = f(&mut state, item);
-                stack().push(state);
-                r
-            })
-            .collect()
+    /// `f` over `items`, results in order, an item per job (see [`Workers::map`]).
+    fn map_plain<I: Send, R: Send>(&self, items: Vec<I>, f: impl Fn(I) -> R + Sync + Send) -> Vec<R> {
+        match self {
+            Workers::Calling => items.into_iter().map(f).collect(),
+            Workers::Global => items.into_par_iter().with_max_len(1).map(f).collect(),
+            Workers::Pool(pool) => pool.install(|| items.into_par_iter().with_max_len(1).map(f).collect()),
+        }
     }
 }
+
+/// Workers' states (a tile coder's buffers: megabytes for a large tile) shared by all the calls in progress: an
+/// item takes one and gives it back when done, so there are as many as items run at once, over all calls, and the
+/// last call to end frees them. (rayon's `map_init` made a state per job, and with a job per item that was a fresh
+/// state for every tile, whose pages the kernel zeroed again: a 100 MB array's tiles took 10.6 ms each on two
+/// threads against 10.2 on one. A stack per call instead held a state per thread for each call in flight, and the
+/// archive writer codes several chunks at once.)
+struct SharedStates<S> {
+    /// Calls in progress, and the states not in use.
+    inner: std::sync::Mutex<(usize, Vec<S>)>,
+}
+
+impl<S: Default> SharedStates<S> {
+    const fn new() -> Self {
+        SharedStates { inner: std::sync::Mutex::new((0, Vec::new())) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (usize, Vec<S>)> {
+        // (A poisoned lock only means that an item panicked while another held it; the stack itself is intact.)
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Counts a call in until the returned guard is dropped.
+    fn enter(&self) -> CallInProgress<'_, S> {
+        self.lock().0 += 1;
+        CallInProgress(self)
+    }
+
+    fn take(&self) -> S {
+        let spare = self.lock().1.pop();
+        spare.unwrap_or_default()
+    }
+
+    fn give(&self, state: S) {
+        self.lock().1.push(state);
+    }
+}
+
+/// A call counted in by [`SharedStates::enter`]; the last one out frees the states.
+struct CallInProgress<'a, S>(&'a SharedStates<S>);
+
+impl<S> Drop for CallInProgress<'_, S> {
+    fn drop(&mut self) {
+        let freed = {
+            let mut inner = self.0.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            inner.0 -= 1;
+            if inner.0 == 0 {
+                std::mem::take(&mut inner.1)
+            } else {
+                Vec::new()
+            }
+        };
+        // (Freed outside the lock.)
+        drop(freed);
+    }
+}
+
+/// The states of the tile coders and decoders at work (see [`SharedStates`]).
+static CODER_STATES: SharedStates<Scratch> = SharedStates::new();
+static DECODER_STATES: SharedStates<DecodeScratch> = SharedStates::new();
 
 /// Compresses a `rows x cols` array.
 pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -> Result<Vec<u8>, CodecError> {
@@ -270,7 +308,7 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
         coded[i] = Some(tile);
     }
     let todo: Vec<usize> = (0..grid.count()).filter(|&i| coded[i].is_none()).collect();
-    let fresh = workers.map(todo.clone(), Scratch::default, |s, i| encode_region(s, grid.tile(i)));
+    let fresh = workers.map(todo.clone(), &CODER_STATES, |s, i| encode_region(s, grid.tile(i)));
     for (i, tile) in todo.into_iter().zip(fresh) {
         coded[i] = Some(tile?);
     }
@@ -288,7 +326,7 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
         tiles: Vec::new(),
         data_start: 0,
     };
-    Ok(format::assemble(&header, tiles, |jobs| workers.map(jobs, || (), |_, job| format::place_tile(job))))
+    Ok(format::assemble(&header, tiles, |jobs| workers.map_plain(jobs, format::place_tile)))
 }
 
 /// Arrays this wide are tried as tiles of one channel (their automatic 2-D tiles are the full width). With fewer
@@ -347,7 +385,7 @@ fn choose_channel_tiles(
     let k = CHANNEL_TRIAL_CHANNELS.min(cols);
     let channels: Vec<usize> = (0..k).map(|j| j * cols / k + cols / (2 * k)).collect();
     // Job 0 is the 2-D tile, job j + 1 channel channels[j]; each returns its coding and the coding's fixed part.
-    let jobs = workers.map((0..k + 1).collect(), Scratch::default, |s, j| {
+    let jobs = workers.map((0..k + 1).collect(), &CODER_STATES, |s, j| {
         let (c0, tc) = if j == 0 { (0, cols) } else { (channels[j - 1], 1) };
         s.tile.fixed_bytes = 0;
         let tile = encode_region(s, (r0, c0, hb, tc))?;
@@ -435,7 +473,7 @@ fn decode_into<T: Element>(
             }
         }
         let jobs: Vec<(usize, Vec<&mut [T]>)> = pieces.into_iter().enumerate().map(|(j, p)| (first + j, p)).collect();
-        let results = workers.map(jobs, DecodeScratch::default, |s, (i, mut rows)| {
+        let results = workers.map(jobs, &DECODER_STATES, |s, (i, mut rows)| {
             let tile = decode(s, i)?;
             let (_, _, tr, tc) = grid.tile(i);
             for (dst, src) in rows.iter_mut().zip(T::values(&tile, tr, tc)?.chunks_exact(tc.max(1))) {
@@ -468,7 +506,7 @@ fn decode_then_place<T: Element>(
     let group = 2 * workers.threads();
     for first in (0..grid.count()).step_by(group) {
         let tiles: Vec<usize> = (first..(first + group).min(grid.count())).collect();
-        let decoded = workers.map(tiles.clone(), DecodeScratch::default, |s, i| decode(s, i));
+        let decoded = workers.map(tiles.clone(), &DECODER_STATES, |s, i| decode(s, i));
         for (i, tile) in tiles.into_iter().zip(decoded) {
             let tile = tile?;
             let (r0, c0, tr, tc) = grid.tile(i);
