@@ -177,7 +177,6 @@ impl Workers {
         states: &SharedStates<S>,
         f: impl Fn(&mut S, I) -> R + Sync + Send,
     ) -> Vec<R> {
-        let _call = states.enter();
         self.map_plain(items, |item| {
             let mut state = states.take();
             let r = f(&mut state, item);
@@ -196,60 +195,47 @@ impl Workers {
     }
 }
 
-/// Workers' states (a tile coder's buffers: megabytes for a large tile) shared by all the calls in progress: an
-/// item takes one and gives it back when done, so there are as many as items run at once, over all calls, and the
-/// last call to end frees them. (rayon's `map_init` made a state per job, and with a job per item that was a fresh
-/// state for every tile, whose pages the kernel zeroed again: a 100 MB array's tiles took 10.6 ms each on two
-/// threads against 10.2 on one. A stack per call instead held a state per thread for each call in flight, and the
-/// archive writer codes several chunks at once.)
+/// Workers' states (a tile coder's buffers: megabytes for a large tile), kept from call to call: an item takes one
+/// and gives it back when done, so there are as many as items have run at once. (rayon's `map_init` made a state
+/// per job, and with a job per item that was a fresh state for every tile, whose pages the kernel zeroed again: a
+/// 100 MB array's tiles took 10.6 ms each on two threads against 10.2 on one. Kept from call to call, they spare the
+/// same zeroing to every call of a program that codes chunk after chunk, an HDF5 filter's.) [`release_buffers`]
+/// frees them.
 struct SharedStates<S> {
-    /// Calls in progress, and the states not in use.
-    inner: std::sync::Mutex<(usize, Vec<S>)>,
+    spare: std::sync::Mutex<Vec<S>>,
 }
 
 impl<S: Default> SharedStates<S> {
     const fn new() -> Self {
-        SharedStates { inner: std::sync::Mutex::new((0, Vec::new())) }
+        SharedStates { spare: std::sync::Mutex::new(Vec::new()) }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (usize, Vec<S>)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<S>> {
         // (A poisoned lock only means that an item panicked while another held it; the stack itself is intact.)
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Counts a call in until the returned guard is dropped.
-    fn enter(&self) -> CallInProgress<'_, S> {
-        self.lock().0 += 1;
-        CallInProgress(self)
+        self.spare.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn take(&self) -> S {
-        let spare = self.lock().1.pop();
+        let spare = self.lock().pop();
         spare.unwrap_or_default()
     }
 
     fn give(&self, state: S) {
-        self.lock().1.push(state);
+        self.lock().push(state);
     }
-}
 
-/// A call counted in by [`SharedStates::enter`]; the last one out frees the states.
-struct CallInProgress<'a, S>(&'a SharedStates<S>);
-
-impl<S> Drop for CallInProgress<'_, S> {
-    fn drop(&mut self) {
-        let freed = {
-            let mut inner = self.0.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            inner.0 -= 1;
-            if inner.0 == 0 {
-                std::mem::take(&mut inner.1)
-            } else {
-                Vec::new()
-            }
-        };
+    fn release(&self) {
+        let freed = std::mem::take(&mut *self.lock());
         // (Freed outside the lock.)
         drop(freed);
     }
+}
+
+/// Frees the buffers that compression and decompression keep for their next calls: at most one set per thread
+/// that has coded at once, each the size its largest tile needed (for a tile of 1024 x 1024 int32, about 15 MB).
+pub fn release_buffers() {
+    CODER_STATES.release();
+    DECODER_STATES.release();
 }
 
 /// The states of the tile coders and decoders at work (see [`SharedStates`]).

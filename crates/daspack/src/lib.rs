@@ -21,8 +21,8 @@ pub use daspack_sensor as sensor;
 pub mod synth;
 
 pub use daspack_codec::{
-    compress, compress_bound, decompress, decompress_tile, float_exceptions, read_header, ArrayBuf, ArrayRef,
-    CodecError, DType, Entropy, Header, Mode, Params,
+    compress, compress_bound, decompress, decompress_tile, float_exceptions, read_header, release_buffers, ArrayBuf,
+    ArrayRef, CodecError, DType, Entropy, Header, Mode, Params,
 };
 
 /// Errors of the facade.
