@@ -83,9 +83,9 @@ impl Quantiser {
         match (*self, data) {
             // (Row by row with `extend`, which vectorises: a push per element cost 6 instructions per sample.)
             (Quantiser::Int { step: 1, .. }, d) => match d {
-                ArrayRef::I16(v) => widen_region(v, cols, r0, c0, tr, tc, out),
-                ArrayRef::U16(v) => widen_region(v, cols, r0, c0, tr, tc, out),
-                ArrayRef::I32(v) => widen_region(v, cols, r0, c0, tr, tc, out),
+                ArrayRef::I16(v) => widen(region_rows(v, cols, (r0, c0, tr, tc)), out),
+                ArrayRef::U16(v) => widen(region_rows(v, cols, (r0, c0, tr, tc)), out),
+                ArrayRef::I32(v) => widen(region_rows(v, cols, (r0, c0, tr, tc)), out),
                 _ => unreachable!("integer quantiser is built for integer dtypes only"),
             },
             (Quantiser::Int { step, e, .. }, d) => {
@@ -260,23 +260,21 @@ fn quantise_float(x: f64, step: f64, e: f64, recon: impl Fn(i64) -> f64) -> Resu
 }
 
 fn region<T: Copy>(v: &[T], cols: usize, r0: usize, c0: usize, tr: usize, tc: usize, mut f: impl FnMut(T)) {
-    for r in r0..r0 + tr {
-        v[r * cols + c0..r * cols + c0 + tc].iter().for_each(|&x| f(x));
-    }
+    region_rows(v, cols, (r0, c0, tr, tc)).for_each(|row| row.iter().for_each(|&x| f(x)));
 }
 
-/// Appends the region's integers to `out`, unchanged.
-fn widen_region<T: Copy + Into<i64>>(
-    v: &[T],
-    cols: usize,
-    r0: usize,
-    c0: usize,
-    tr: usize,
-    tc: usize,
-    out: &mut Vec<i64>,
-) {
-    for r in r0..r0 + tr {
-        out.extend(v[r * cols + c0..r * cols + c0 + tc].iter().map(|&x| x.into()));
+/// The rows of the region `(r0, c0, tr, tc)` of a row-major array `cols` wide.
+fn region_rows<T>(v: &[T], cols: usize, (r0, c0, tr, tc): Region) -> impl Iterator<Item = &[T]> {
+    (r0..r0 + tr).map(move |r| &v[r * cols + c0..r * cols + c0 + tc])
+}
+
+/// A region's first row, first column, rows and columns.
+type Region = (usize, usize, usize, usize);
+
+/// Appends the integers of `rows` to `out`, unchanged.
+fn widen<'a, T: Copy + Into<i64> + 'a>(rows: impl Iterator<Item = &'a [T]>, out: &mut Vec<i64>) {
+    for row in rows {
+        out.extend(row.iter().map(|&x| x.into()));
     }
 }
 
