@@ -70,3 +70,22 @@ fn concurrent_calls_give_the_streams_of_lone_calls() {
     });
     release_buffers();
 }
+
+#[test]
+fn states_left_by_failed_decodes_do_not_change_later_ones() {
+    for (rows, cols, a, e) in arrays() {
+        let params = Params { threads: 2, abs_error: e, block_height: 256, ..Params::default() };
+        let packed = compress(a.as_ref(), rows, cols, &params).unwrap();
+        let (_, want) = decompress(&packed, 1).unwrap();
+        // Damage in the second half of the stream (the tiles' payloads), decoded by the same two workers whose
+        // states the valid decode then takes.
+        for k in 1..=16usize {
+            let mut bad = packed.clone();
+            let at = packed.len() / 2 + k * (packed.len() / 2 - 1) / 17;
+            bad[at] ^= 0x5a;
+            let _ = decompress(&bad, 2);
+            let (_, back) = decompress(&packed, 2).unwrap();
+            assert!(back.to_le_bytes() == want.to_le_bytes(), "after damage at byte {at}");
+        }
+    }
+}
