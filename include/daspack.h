@@ -931,6 +931,13 @@ void daspack_hasher_free(struct DaspackHasher *hasher);
 DaspackError daspack_params_init(struct DaspackParams *params);
 
 /**
+ * Frees the buffers that compression and decompression keep for their next calls: at most one set per worker
+ * thread that has coded at once, each the size its largest tile needed (for a tile of 1024 x 1024 int32, about
+ * 15 MB). Later calls make them again. Safe to call at any time, from any thread, also while others code.
+ */
+DaspackError daspack_release_buffers(void);
+
+/**
  * Stores in `*bound` the largest stream `daspack_compress` can produce for a `rows x cols` array of `dtype`
  * with `params` (the tile size matters). A buffer of that size never fails with BUFFER_TOO_SMALL.
  */

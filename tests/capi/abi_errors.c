@@ -186,6 +186,17 @@ static void codec(void) {
            "dst_len");
     EXPECT(daspack_decompress(stream, len, out, N * 4, 0, &n), DASPACK_OK, "", NULL);
     TRUE_OR_FAIL(n == N * 4 && memcmp(out, data, N * 4) == 0);
+    /* The kept buffers freed: the next calls make them again and give the same stream and array. */
+    EXPECT(daspack_release_buffers(), DASPACK_OK, "", NULL);
+    {
+        uint8_t again[8192];
+        size_t again_len = 0;
+        make_stream(data, again, sizeof again, &again_len);
+        TRUE_OR_FAIL(again_len == len && memcmp(again, stream, len) == 0);
+    }
+    memset(out, 0, N * 4);
+    EXPECT(daspack_decompress(stream, len, out, N * 4, 0, &n), DASPACK_OK, "", NULL);
+    TRUE_OR_FAIL(n == N * 4 && memcmp(out, data, N * 4) == 0);
     EXPECT(daspack_decompress_i32(stream, len, back, 0, 1, &n), DASPACK_ERROR_BUFFER_TOO_SMALL,
            "daspack_decompress_i32", "0 elements");
     TRUE_OR_FAIL(n == N);

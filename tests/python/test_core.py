@@ -203,3 +203,12 @@ def test_threads_concurrently():
     for s, p, b, a in zip(serial, par, back, arrays):
         assert np.array_equal(s, p) and np.array_equal(a, b)
 
+
+def test_release_buffers_then_the_same_streams():
+    a = synth(np.int32, rows=2000, cols=300, seed=5)
+    first = daspack.compress_data(a, threads=2)
+    daspack.release_buffers()
+    again = daspack.compress_data(a, threads=2)
+    assert bytes(first) == bytes(again)
+    daspack.release_buffers()
+    assert np.array_equal(daspack.decompress_data(again, threads=2), a)

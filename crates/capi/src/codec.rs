@@ -193,6 +193,17 @@ pub unsafe extern "C" fn daspack_params_init(params: *mut DaspackParams) -> Dasp
     })
 }
 
+/// Frees the buffers that compression and decompression keep for their next calls: at most one set per worker
+/// thread that has coded at once, each the size its largest tile needed (for a tile of 1024 x 1024 int32, about
+/// 15 MB). Later calls make them again. Safe to call at any time, from any thread, also while others code.
+#[no_mangle]
+pub extern "C" fn daspack_release_buffers() -> DaspackError {
+    guard("daspack_release_buffers", || {
+        facade::release_buffers();
+        Ok(())
+    })
+}
+
 /// Elements of a `rows x cols` array, with the overflow checked.
 fn elements(rows: usize, cols: usize) -> Result<usize> {
     rows.checked_mul(cols)

@@ -177,6 +177,13 @@ fn default_params(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 /// Address of the HDF5 filter class (`H5Z_class2_t`) of filter 33000 compiled into this module, for
 /// `h5py.h5z.register_filter`. The filter resolves the HDF5 functions it calls in the process at run time
 /// (h5py's bundled libhdf5 included), see crates/hdf5/src/host.rs.
+/// Frees the buffers that compression and decompression keep for their next calls (one set per worker thread that
+/// has coded at once, each the size its largest tile needed). Later calls make them again.
+#[pyfunction]
+fn release_buffers(py: Python<'_>) {
+    py.allow_threads(daspack::release_buffers);
+}
+
 #[pyfunction]
 fn h5_filter_class() -> usize {
     h5daspack::H5PLget_plugin_info() as usize
@@ -189,6 +196,7 @@ fn _daspack(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_header, m)?)?;
     m.add_function(wrap_pyfunction!(default_params, m)?)?;
     m.add_function(wrap_pyfunction!(h5_filter_class, m)?)?;
+    m.add_function(wrap_pyfunction!(release_buffers, m)?)?;
     m.add("DASPackError", m.py().get_type::<DASPackError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -35,6 +35,7 @@ __all__ = [
     "decompress_data",
     "read_header",
     "default_params",
+    "release_buffers",
     "get_filter",
     "h5_compression",
     "plugin_path",
@@ -161,6 +162,13 @@ def read_header(buffer: Any) -> Dict[str, Any]:
     """The header of a stream without decoding it: ``dtype``, ``rows``, ``cols``, ``shape``, ``block_height``,
     ``block_width``, ``abs_error``, ``mode``, ``tiles``, ``version``."""
     return dict(_daspack.read_header(_as_stream(buffer)))
+
+
+def release_buffers() -> None:
+    """Frees the buffers that compression and decompression keep for their next calls: at most one set per worker
+    thread that has coded at once, each the size its largest tile needed (for a tile of 1024 x 1024 int32, about
+    15 MB). Later calls make them again."""
+    _daspack.release_buffers()
 
 
 def get_filter() -> int:
