@@ -121,9 +121,9 @@ pub(crate) fn assemble(
     tiles: Vec<Vec<u8>>,
     place: impl FnOnce(Vec<(&mut [u8], Vec<u8>)>) -> Vec<u32>,
 ) -> Vec<u8> {
-    let data_len: usize = tiles.iter().map(Vec::len).sum();
-    let head_len = HEADER_LEN + tiles.len() * INDEX_ENTRY_LEN + 4;
     let lens: Vec<usize> = tiles.iter().map(Vec::len).collect();
+    let head_len = HEADER_LEN + tiles.len() * INDEX_ENTRY_LEN + 4;
+    let data_len: usize = lens.iter().sum();
     // Zeroed memory the allocator takes fresh from the system (its pages are faulted in by `place`'s writes).
     let mut out = vec![0u8; head_len + data_len];
     let (head, mut rest) = out.split_at_mut(head_len);

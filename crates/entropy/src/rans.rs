@@ -59,7 +59,7 @@ pub fn collect_symbols(
     counts: &mut [[u32; NSYM]],
     symbols: &mut Vec<(u8, u8)>,
 ) {
-    if counts.len() != MAX_CONTEXTS {
+    let Ok(counts) = <&mut [[u32; NSYM]; MAX_CONTEXTS]>::try_from(&mut *counts) else {
         // (Never: the coder counts in MAX_CONTEXTS tables.)
         for (&r, &ctx) in residuals.iter().zip(contexts) {
             let sym = symbol_of(r, raw);
@@ -67,8 +67,7 @@ pub fn collect_symbols(
             symbols.push((ctx, sym));
         }
         return;
-    }
-    let Ok(counts) = <&mut [[u32; NSYM]; MAX_CONTEXTS]>::try_from(counts) else { return };
+    };
     let n = residuals.len().min(contexts.len());
     let first = symbols.len();
     symbols.resize(first + n, (0, 0));
@@ -344,12 +343,12 @@ impl RansEncoder {
             }
             return;
         };
-        // Each symbol moves at most one word out: room for all of them is made first, and every step writes its
-        // word and keeps it only if it renormalised. No branch on the data, whose outcome (about every other
-        // symbol) a branch predictor cannot guess, and no capacity check.
+        // Each symbol moves at most one word out: room for a stretch of them is made first, and every step writes
+        // its word and keeps it only if it renormalised. No branch on the data, whose outcome (about every other
+        // symbol) a branch predictor cannot guess, and no capacity check. (Room for a stretch, not for the whole
+        // tile: zeroed room is memory in use, and a tile's symbols rarely need a word each.)
         let mut words = core::mem::take(&mut self.words);
         let mut len = words.len();
-        words.resize(len + symbols.len(), 0);
         // (Contexts and symbols masked to the tables' sizes, which every valid pair is within: no bounds checks.)
         let put = |words: &mut [u16], len: &mut usize, x: &mut u32, (ctx, sym): (u8, u8)| {
             let (ctx, sym) = (ctx as usize % MAX_CONTEXTS, sym as usize % NSYM);
