@@ -10,7 +10,7 @@
 //! bytes order-0 coded. Both modes reproduce every bit.
 
 use crate::bytes::{put_varint, Cursor};
-use crate::quant::round_within;
+use crate::quant::{round_small, round_within};
 use crate::tile::{self, RawKind, TileConfig};
 use crate::{ArrayBuf, ArrayRef, CodecError, DType};
 use daspack_entropy::bytes::{self as byte_coder, BytesError};
@@ -67,10 +67,15 @@ fn recon(dtype: DType, k: i64, scale: f64) -> f64 {
 
 #[inline(always)]
 fn fits(dtype: DType, x: f64, scale: f64) -> Option<i64> {
-    let k = round_within(x / scale, MAX_K)?;
+    // Without branches on the element (they went either way at random while candidate scales were counted): `v` out
+    // of range (or NaN) is replaced by 0 for the arithmetic and fails `in_range`.
+    let v = x / scale;
+    let in_range = v.abs() < MAX_K + 0.5;
+    let k = round_small(if in_range { v } else { 0.0 });
     let r = recon(dtype, k, scale);
     // Bit equality: -0.0 and NaN never fit, so they become exceptions.
-    (r.to_bits() == x.to_bits() && (dtype == DType::F64 || (r as f32).to_bits() == (x as f32).to_bits())).then_some(k)
+    let exact = (r.to_bits() == x.to_bits()) & (dtype == DType::F64 || (r as f32).to_bits() == (x as f32).to_bits());
+    (in_range & exact).then_some(k)
 }
 
 /// For float32 elements `x` (given as f64) that are `float32(k * s)` with `k` an integer and `s` a double near
@@ -239,13 +244,16 @@ impl FloatExact {
         // nor refined: it is not counted on the whole sample (genuine floats: a tenth of their compression time).
         let pre_len = sample.len().div_ceil(pre_step) as f64;
         let hopeless = |pre: usize| (pre as f64) < F64_SEARCH_MIN_FIT / 2.0 * pre_len;
-        let finalists: Vec<(usize, f64)> =
-            ranked.iter().take(FINALISTS).map(|&(pre, s)| (if hopeless(pre) { 0 } else { count(s, 1) }, s)).collect();
+        // Once a finalist fits every element no later one can replace it (a later one must fit more), and neither
+        // the refinements below nor their counts are needed: the rest are not counted.
         let mut best = (0usize, 1.0);
-        for &(n, s) in &finalists {
+        let mut finalists: Vec<(usize, f64)> = Vec::with_capacity(FINALISTS);
+        for &(pre, s) in ranked.iter().take(FINALISTS) {
+            let n = if hopeless(pre) || best.0 == sample.len() { 0 } else { count(s, 1) };
             if n > best.0 {
                 best = (n, s);
             }
+            finalists.push((n, s));
         }
         if dtype == DType::F32 && best.0 < sample.len() {
             // Float32 data scaled in double precision fits no float32 scale exactly; look for the f64 scale near
@@ -335,21 +343,9 @@ impl FloatExact {
                 let mut plane = Vec::with_capacity(n);
                 let mut corr = Vec::with_capacity(n);
                 let mut exceptions = Vec::new();
-                let mut last = 0i64;
-                for (i, &b) in bits.iter().enumerate() {
-                    let x = value_of(dtype, b);
-                    let k = round_within(x / scale, MAX_K).unwrap_or(last);
-                    last = k;
-                    plane.push(k);
-                    // Elements off by a few ulps (another rounding path) keep the integer and a small correction;
-                    // anything else (NaN, infinities, far-off values) travels as exact bits.
-                    match ulp_offset(dtype, b, recon(dtype, k, scale)) {
-                        Some(d) => corr.push(d),
-                        None => {
-                            corr.push(0);
-                            exceptions.push(i);
-                        }
-                    }
+                match dtype {
+                    DType::F32 => split_scaled(DType::F32, &bits, scale, &mut plane, &mut corr, &mut exceptions),
+                    _ => split_scaled(DType::F64, &bits, scale, &mut plane, &mut corr, &mut exceptions),
                 }
                 put_varint(&mut scaled, exceptions.len() as u64);
                 let mut prev = 0usize;
@@ -401,6 +397,36 @@ impl FloatExact {
             DType::F32 => ArrayBuf::F32(out_bits.iter().map(|&b| f32::from_bits(b as u32)).collect()),
             _ => ArrayBuf::F64(out_bits.iter().map(|&b| f64::from_bits(b)).collect()),
         })
+    }
+}
+
+/// Splits a tile's elements (`bits`) into the integer plane `k`, the plane of corrections in units in the last
+/// place, and the indices of the exceptions, whose corrections are 0. Called with `dtype` a constant, so that the
+/// loop is compiled once per element type.
+#[inline(always)]
+fn split_scaled(
+    dtype: DType,
+    bits: &[u64],
+    scale: f64,
+    plane: &mut Vec<i64>,
+    corr: &mut Vec<i64>,
+    exceptions: &mut Vec<usize>,
+) {
+    let mut last = 0i64;
+    for (i, &b) in bits.iter().enumerate() {
+        let x = value_of(dtype, b);
+        let k = round_within(x / scale, MAX_K).unwrap_or(last);
+        last = k;
+        plane.push(k);
+        // Elements off by a few ulps (another rounding path) keep the integer and a small correction; anything else
+        // (NaN, infinities, far-off values) travels as exact bits.
+        match ulp_offset(dtype, b, recon(dtype, k, scale)) {
+            Some(d) => corr.push(d),
+            None => {
+                corr.push(0);
+                exceptions.push(i);
+            }
+        }
     }
 }
 

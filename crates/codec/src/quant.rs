@@ -231,16 +231,18 @@ pub(crate) fn round_within(v: f64, limit: f64) -> Option<i64> {
     if v.is_nan() || v.abs() >= limit + 0.5 {
         return None;
     }
+    Some(round_small(v))
+}
+
+/// `v.round()` as an integer for |v| < 2^52.
+#[inline(always)]
+pub(crate) fn round_small(v: f64) -> i64 {
     let t = v as i64;
     // Exact: |v| < 2^52, so its fraction is a float too.
     let f = v - t as f64;
-    Some(if f >= 0.5 {
-        t + 1
-    } else if f <= -0.5 {
-        t - 1
-    } else {
-        t
-    })
+    // Flags, not branches: for an element that is exactly k times the scale, v = x / scale lands just above or just
+    // below k at random, so a branch on the fraction was mispredicted half the time (11 ns per element against 2).
+    t + (f >= 0.5) as i64 - (f <= -0.5) as i64
 }
 
 /// Quantises one float so that the decoder's reconstruction `recon(q)` is within `e` of `x`.
