@@ -214,6 +214,11 @@ impl FloatExact {
     pub fn analyse(data: ArrayRef<'_>) -> Self {
         let dtype = data.dtype();
         let sample = values(data);
+        // Integers are common, and 1 is the first candidate: when it fits every sampled element the search below
+        // ranks it first (none can fit more, and the earlier wins ties) and counts no other on the whole sample.
+        if !sample.is_empty() && sample.iter().all(|&x| fits(dtype, x, 1.0).is_some()) {
+            return FloatExact::Scaled { scale: 1.0 };
+        }
         let mags = smallest_magnitudes(&sample, 8);
         if mags.is_empty() {
             return if sample.iter().all(|&x| x == 0.0 && x.to_bits() == 0) {
