@@ -590,7 +590,7 @@ impl<'a> Variants<'a> {
             VARIANT_SHUFFLED_ZSTD => encode_shuffled(dtype, bits),
             VARIANT_BYTE_PLANES => encode_byte_planes(dtype, bits),
             _ => {
-                let p = self.prediction.get_or_insert_with(|| Prediction::new(dtype, tc, bits));
+                let p = self.prediction.get_or_insert_with(|| new_prediction(dtype, tc, bits));
                 if !p.portable {
                     return None;
                 }
@@ -860,6 +860,7 @@ macro_rules! by_predictor {
 
 /// The sum of the residual bit lengths of every `step`-th element (from the first) predicted by `WHICH` (called
 /// through [`by_predictor`]).
+#[inline(always)]
 fn predictor_cost<const WHICH: u8>(
     w: &[f64; FIT_TAPS],
     x: &[f64],
@@ -885,10 +886,12 @@ fn predictor_cost<const WHICH: u8>(
 }
 
 /// Every element's [`float_prediction`] by `which`, row by row (`x` holds all `rows * cols` values).
+#[inline(always)]
 fn predict_all(which: u8, w: &[f64; FIT_TAPS], x: &[f64], rows: usize, cols: usize, dtype: DType) -> Vec<i64> {
     by_predictor!(which, predict_all_by(w, x, rows, cols, dtype))
 }
 
+#[inline(always)]
 fn predict_all_by<const WHICH: u8>(w: &[f64; FIT_TAPS], x: &[f64], rows: usize, cols: usize, dtype: DType) -> Vec<i64> {
     let mut preds = Vec::with_capacity(rows * cols);
     for t in 0..rows {
@@ -916,7 +919,7 @@ fn ordered_of(dtype: DType, b: u64) -> i64 {
 
 /// The float-domain prediction of a tile for variants 1 and 4: the predictor chosen, its weights, and every
 /// element's prediction as an ordered integer.
-struct Prediction {
+pub(crate) struct Prediction {
     which: u8,
     w: [f64; FIT_TAPS],
     ords: Vec<i64>,
@@ -927,7 +930,19 @@ struct Prediction {
     portable: bool,
 }
 
+crate::simd::avx2_dispatch! {
+    /// [`Prediction::new`], on AVX2 when the CPU has it. (Floating-point results do not change: the compiler keeps
+    /// every operation and its order, and contracts no multiply-add into a fused one.)
+    fn new_prediction(dtype: DType, tc: usize, bits: &[u64]) -> Prediction => prediction_of
+}
+
+#[inline(always)]
+fn prediction_of(dtype: DType, tc: usize, bits: &[u64]) -> Prediction {
+    Prediction::new(dtype, tc, bits)
+}
+
 impl Prediction {
+    #[inline(always)]
     fn new(dtype: DType, tc: usize, bits: &[u64]) -> Self {
         let n = bits.len();
         let tr = n / tc.max(1);
@@ -1005,19 +1020,23 @@ const PREDICTOR_SAMPLES: usize = 1 << 16;
 /// Least-squares weights of the fitted float predictor on (a sample of) the tile; NaN when there is nothing to fit.
 // Row operations on two rows of one matrix read clearest with indices.
 #[allow(clippy::needless_range_loop)]
+#[inline(always)]
 fn fit_weights(x: &[f64], tr: usize, tc: usize) -> [f64; FIT_TAPS] {
     let mut a = [[0f64; FIT_TAPS]; FIT_TAPS];
     let mut b = [0f64; FIT_TAPS];
     let mut n = 0usize;
     if tr > 2 && tc > 3 {
         let step = ((tr - 2) * (tc - 3)).div_ceil(1 << 16).max(1);
-        let mut k = 0usize;
+        // Every step-th position (the k-th for k a multiple of step, counting from 1), by a countdown: a remainder
+        // per position was most of the fit's time.
+        let mut countdown = step;
         for t in 2..tr {
             for c in 2..tc - 1 {
-                k += 1;
-                if !k.is_multiple_of(step) {
+                countdown -= 1;
+                if countdown != 0 {
                     continue;
                 }
+                countdown = step;
                 let v = fitted_taps(x, t, c, tc);
                 let y = x[t * tc + c];
                 if !y.is_finite() || v.iter().any(|e| !e.is_finite()) {

@@ -278,8 +278,20 @@ fn must_renormalise(x: u32, f: u32) -> bool {
 /// State `x` (renormalised) after coding a symbol of frequency `f` and cumulative frequency `c`.
 #[inline(always)]
 fn code(x: u32, f: u32, c: u32, reciprocal: u64) -> u32 {
+    code_scaled::<SCALE_BITS>(x, f, c, reciprocal)
+}
+
+/// [`code`] for a model of `2^SCALE` total frequency (the byte coder's is 2^12); `reciprocal` is
+/// [`reciprocal`]`(f)`.
+#[inline(always)]
+pub(crate) fn code_scaled<const SCALE: u32>(x: u32, f: u32, c: u32, reciprocal: u64) -> u32 {
     let q = ((x as u128 * reciprocal as u128) >> 63) as u32;
-    (q << SCALE_BITS) + (x - q * f) + c
+    (q << SCALE) + (x - q * f) + c
+}
+
+/// `floor(2^63 / f) + 1`: with it, `x / f` is exact for every `x < 2^32` and `f <= 2^12` (see [`RECIPROCAL`]).
+pub(crate) const fn reciprocal(f: u32) -> u64 {
+    (1u64 << 63) / f as u64 + 1
 }
 
 /// Symbols [`RansEncoder::put_all`] makes room for at a time (even).
@@ -301,7 +313,7 @@ static RECIPROCAL: [u64; TOTAL as usize + 1] = {
     let mut r = [0u64; TOTAL as usize + 1];
     let mut f = 1;
     while f <= TOTAL as usize {
-        r[f] = (1u64 << 63) / f as u64 + 1;
+        r[f] = reciprocal(f as u32);
         f += 1;
     }
     r
