@@ -3,7 +3,7 @@
 # made from real inputs by the project's own tools, never committed:
 #   codec_stream      daspack CLI streams of small arrays: slices of the real DAS corpus (../shared/data/das, when
 #                     present) and synthetic int16/uint16/int32/float32/float64 arrays, lossless and --abs-error,
-#                     one and many tiles, wavelet levels, fixed predictors
+#                     one and many tiles, wavelet levels, fixed predictors, channels predicted apart (method 3)
 #   entropy_rans/_range  the entropy tables, rANS words and raw bits cut out of those streams' tiles
 #   entropy_bytes     the byte planes of the float seed arrays (and of the real float files, when present), coded
 #                     in every form of docs/format.md section 6.3 by a small Python encoder
@@ -129,7 +129,8 @@ log "codec streams (daspack compress)"
 n=0
 for f in "$WORK"/npy/*.npy; do
     b="$(basename "$f" .npy)"
-    variants=("" "--block-height 8 --block-width 4" "--lx 1 --lt 2" "--no-auto --lpc-order 3 --lpc-space 0")
+    variants=("" "--block-height 8 --block-width 4" "--lx 1 --lt 2" "--no-auto --lpc-order 3 --lpc-space 0"
+        "--columns on --segment-rows 20")
     case "$b" in
         *f32*|*f64*) variants+=("--abs-error 0.01") ;;
         *) variants+=("--abs-error 3") ;;

@@ -60,10 +60,11 @@
 #define DASPACK_CHECKSUM_MAX_SIZE 64
 
 /**
- * The newest stream format version this library writes; it reads every version from 1 to this one (lossless
- * float streams are written as version 2, all others as version 1).
+ * The newest stream format version this library writes; it reads every version from 1 to this one. A stream has
+ * the lowest version that has what it uses: version 3 when channels are predicted apart (tile method 3), else 2
+ * for lossless floats, else 1.
  */
-#define DASPACK_FORMAT_VERSION 2
+#define DASPACK_FORMAT_VERSION 3
 
 /**
  * Most worker threads a call may ask for.

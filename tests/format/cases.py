@@ -314,6 +314,30 @@ rt("orders_32_8_adaptive_segments", lambda: das_int(300, 30, 35),
 rt("orders_0_3", lambda: das_int(200, 30, 36), ["--no-auto", "--lpc-order", "0", "--lpc-space", "3"])
 rt("orders_6_0_wavelet", lambda: das_int(200, 30, 37), ["--no-auto", "--lpc-order", "6", "--lpc-space", "0", "--lt", "1", "--lx", "1"])
 
+# method 3: every column its own subband (version 3)
+def channels_apart(rows, cols, seed, dtype=np.int32):
+    """Channels with their own spectra and amplitudes and little in common: the case of method 3."""
+    rng = np.random.default_rng(seed)
+    a = np.empty((rows, cols))
+    for c in range(cols):
+        e = rng.normal(0, 10 ** rng.uniform(1, 3.5), rows + 2)
+        a[:, c] = e[2:] - rng.uniform(0.2, 0.9) * e[1:-1] + rng.uniform(-0.5, 0.5) * e[:-2]
+    return np.round(a).astype(dtype)
+
+
+rt("columns_i32_on", lambda: channels_apart(600, 12, 90), ["--columns", "on"], ["version 3", "method 3"])
+rt("columns_i32_auto", lambda: channels_apart(3000, 10, 91), (), ["version 3", "method 3 with several columns"])
+rt("columns_f32_integers_auto", lambda: channels_apart(3000, 16, 92).astype(np.float32), (),
+   ["version 3", "mode 2 (float32)", "method 3"])
+rt("columns_segments_tiles", lambda: channels_apart(700, 9, 93, np.int16),
+   ["--columns", "on", "--segment-rows", "100", "--block-height", "300", "--block-width", "4"],
+   ["method 3", "subbands with several segments"])
+rt("columns_lossy_f64", lambda: channels_apart(500, 20, 94).astype(np.float64) * 1e-3,
+   ["--columns", "on", "--abs-error", "0.01"], ["method 3"])
+rt("columns_off", lambda: channels_apart(3000, 10, 91), ["--columns", "off"], ["version 1"], ["method 3"])
+rt("columns_adaptive_falls_back", lambda: channels_apart(300, 10, 95), ["--columns", "on", "--adaptive"],
+   ["version 1", "method 1"], ["method 3"])
+
 # floats, mode 1
 rt("f32_mode1", lambda: (das_float(300, 40, 40) * 1e-3).astype(np.float32), ["--abs-error", "0.01"], ["mode 1 (float32)"])
 rt("f64_mode1", lambda: das_float(300, 40, 41) * 1e-9, ["--abs-error", "1e-12"], ["mode 1 (float64)"])
@@ -515,7 +539,7 @@ def corrupt_header_fields():
     """Header values section 1 lists as rejections, each with a valid header CRC."""
     s = base_stream()
     bad = {
-        "magic": (0, b"DASQ"), "version 0": (4, b"\0"), "version 3": (4, b"\3"), "dtype 6": (5, b"\6"),
+        "magic": (0, b"DASQ"), "version 0": (4, b"\0"), "version 4": (4, b"\4"), "dtype 6": (5, b"\6"),
         "int with mode 1": (6, b"\1"), "mode 4": (6, b"\4"), "block_height 0": (24, b"\0\0\0\0"),
         "block_width 0": (28, b"\0\0\0\0"), "tile area above 2^22": (24, struct.pack("<I", 1 << 22)),
         "abs_error NaN": (32, struct.pack("<d", float("nan"))), "abs_error -1": (32, struct.pack("<d", -1.0)),
@@ -687,11 +711,12 @@ def parse_plane(data, R, C):
     """Split a predictive plane (section 3) into its fields, for re-emitting with emit_plane."""
     rd = D.Reader(data, 1)
     P = {"method": data[0], "lt": rd.u8(), "lx": rd.u8(), "bands": []}
-    for (r0, r1, c0, c1) in D.subbands(R, C, P["lt"], P["lx"])[0]:
+    columns = [(0, R, c, c + 1) for c in range(C)]
+    for (r0, r1, c0, c1) in columns if P["method"] == 3 else D.subbands(R, C, P["lt"], P["lx"])[0]:
         mean, seg = rd.svarint(), rd.varint()
         P["bands"].append([mean, seg, [D.read_predictor(rd) for _ in range(-(-(r1 - r0) // seg))]])
     t0 = rd.pos
-    if data[0] == 2:
+    if data[0] in (2, 3):
         D.RansModel(rd)
     P["tables"] = data[t0:rd.pos]
     P["rc"] = rd.take(rd.varint())
@@ -779,7 +804,7 @@ def crafted_wide_planes():
         s = compress("cw", arr, opts) if opts is not None else arr
         (p,) = tiles_of(s)
         off = 1 if s[6] == 3 else 0
-        require(p[off] in (1, 2), f"{tag}: not a predictive plane")
+        require(p[off] in (1, 2, 3), f"{tag}: not a predictive plane")
         P = parse_plane(p[off:], 50, 8)
         for delta in (40000, 1 << 31, 1 << 40, 1 << 62, -(1 << 62), (1 << 63) - 1):
             bands = [list(b) for b in P["bands"]]
@@ -816,6 +841,23 @@ def crafted_mode2():
     out["products that overflow to inf, d across 0 and inf"] = tile(uvar(0), k2, d2, patch(m2, 40, struct.pack("<d", 3.0e38)))
     out["form 1 holding variant 3"] = with_tiles(m2, [b"\1\3" + b"".join(bytes([0, j]) for j in range(4))])
     out["form 2"] = with_tiles(m2, [b"\2" + uvar(0) + uvar(1 + 4 * n) + raw_plane("<i4", k) + raw_plane("<i4", zero)])
+    return agree_all(out)
+
+
+@case
+def crafted_method3():
+    """Method 3 tiles: wavelet levels (refused), a 2-D plane's bands read as columns, version 1 and 2 headers."""
+    s = compress("c3", channels_apart(40, 9, 127), ["--columns", "on"])
+    (t,) = tiles_of(s)
+    require(t[0] == 3, "the crafted case needs a method-3 tile")
+    out = {f"lt = {lt}, lx = {lx}": with_tiles(s, [t[:1] + bytes([lt, lx]) + t[3:]]) for lt, lx in ((1, 0), (0, 1))}
+    out["truncated column headers"] = with_tiles(s, [t[:3 + 9 * 4 - 1]])
+    out["in a version-1 header"] = patch(s, 4, b"\1")
+    out["in a version-2 header"] = patch(s, 4, b"\2")
+    two_d = compress("c3_2d", channels_apart(40, 9, 127), ["--columns", "off"])
+    (t2,) = tiles_of(two_d)
+    out["a method-2 plane marked method 3"] = with_tiles(two_d, [b"\3" + t2[1:]])
+    out["a method-3 plane marked method 2"] = with_tiles(s, [b"\2" + t[1:]])
     return agree_all(out)
 
 
@@ -882,14 +924,15 @@ def init(cli, tmp):
 SHARED = [(shared_case(p).__name__, shared_case(p)) for p in shared_files()]
 
 # what the document defines, for the coverage summary
-EXPECTED = (["version 1", "version 2"]
+EXPECTED = (["version 1", "version 2", "version 3"]
             + [f"mode 0 ({t})" for t in ("int16", "uint16", "int32")]
             + [f"mode {m} ({t})" for m in (1, 2, 3) for t in ("float32", "float64")]
             + ["mode 0 with step > 1", "mode 2 form 0 (scaled)", "mode 2 form 1 (mode-3 form)", "mode 2 exceptions",
                "mode 2 tiles with a nonzero correction plane", "mode 2 float32 scale not a float32 value"]
             + [f"mode 3 variant {v} ({t})" for v in range(5) for t in ("float32", "float64")]
             + [f"mode 3 variant {v} predictor {p}" for v in (1, 4) for p in range(5)]
-            + ["method 0", "method 1", "method 2"] + [f"byte sequence form {f}" for f in range(3)]
+            + ["method 0", "method 1", "method 2", "method 3", "method 3 with several columns"]
+            + [f"byte sequence form {f}" for f in range(3)]
             + ["one-channel tiles", "subbands with several segments", "one-column subbands (C == 1 contexts)",
                "method 1 escape (k >= 31)", "raw field wider than 32 bits"])
 

@@ -117,7 +117,7 @@ def parse_header(buf):
         fail("bad magic")
     h = {}
     h["version"] = rd.u8()
-    if h["version"] not in (1, 2):
+    if h["version"] not in (1, 2, 3):
         fail(f"unknown version {h['version']}")
     dt = rd.u8()
     if dt not in DTYPES:
@@ -648,7 +648,7 @@ def decode_plane(data, R, C, kind, st):
         if len(data) < 1 + R * C * size or (STRICT and len(data) != 1 + R * C * size):
             fail("raw tile of the wrong length")
         return np.frombuffer(data, dtype=fmt, count=R * C, offset=1).astype(np.int64).reshape(R, C)
-    if method not in (1, 2):
+    if method not in (1, 2, 3):
         fail(f"unknown method {method}")
     # The raw kind only says how method 0 stores the integers: a predictive plane holds i64 values, and the reference
     # decoder takes them as they are (no range check against the raw kind; see the mode-specific checks instead).
@@ -706,7 +706,15 @@ def decode_predictive(data, R, C, method, st):
     if lt > 16 or lx > 16:
         fail("more than 16 wavelet levels")
     st[f"wavelet lt={lt} lx={lx}"] += 1
-    coded, levels = subbands(R, C, lt, lx)
+    if method == 3:
+        # one subband per column, no wavelet
+        if lt or lx:
+            fail("method 3 with wavelet levels")
+        coded, levels = ([(0, R, c, c + 1) for c in range(C)] if R > 0 else []), []
+        if C > 1:
+            st["method 3 with several columns"] += 1
+    else:
+        coded, levels = subbands(R, C, lt, lx)
     specs = []
     for (r0, r1, c0, c1) in coded:
         BR = r1 - r0
@@ -723,7 +731,7 @@ def decode_predictive(data, R, C, method, st):
         for shift, taps in preds:
             st[f"predictor: {predictor_shape(shift, taps)}"] += 1
         specs.append((r0, r1, c0, c1, mean, seg, preds))
-    if method == 2:
+    if method in (2, 3):
         model = RansModel(rd)
     rc_len = rd.varint()
     rc = rd.take(rc_len)

@@ -25,9 +25,10 @@ pub const DASPACK_DTYPE_FLOAT32: DaspackDType = 4;
 /// 64-bit IEEE floats (`double`).
 pub const DASPACK_DTYPE_FLOAT64: DaspackDType = 5;
 
-/// The newest stream format version this library writes; it reads every version from 1 to this one (lossless
-/// float streams are written as version 2, all others as version 1).
-pub const DASPACK_FORMAT_VERSION: u32 = 2;
+/// The newest stream format version this library writes; it reads every version from 1 to this one. A stream has
+/// the lowest version that has what it uses: version 3 when channels are predicted apart (tile method 3), else 2
+/// for lossless floats, else 1.
+pub const DASPACK_FORMAT_VERSION: u32 = 3;
 
 /// Most worker threads a call may ask for.
 pub const DASPACK_MAX_THREADS: u32 = 1024;

@@ -125,6 +125,18 @@ pub struct CodecArgs {
     /// Use exactly the given orders instead of choosing the predictor per tile.
     #[arg(long)]
     pub no_auto: bool,
+    /// Predict each channel apart along time, with its tile's shared entropy tables: on, off, or auto (a trial
+    /// decides for arrays of 8 to 64 channels). Streams that use it are version 3
+    #[arg(long, value_enum, default_value_t = Columns::Auto)]
+    pub columns: Columns,
+}
+
+/// Values of `--columns`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Columns {
+    Auto,
+    On,
+    Off,
 }
 
 impl CodecArgs {
@@ -142,6 +154,11 @@ impl CodecArgs {
             entropy: if self.adaptive { daspack::Entropy::Adaptive } else { daspack::Entropy::Static },
             abs_error: self.abs_error,
             threads: self.threads,
+            columns: match self.columns {
+                Columns::Auto => None,
+                Columns::On => Some(true),
+                Columns::Off => Some(false),
+            },
         }
     }
 }

@@ -1362,6 +1362,8 @@ mod tests {
             auto: true,
             segment_rows: 0,
             raw: RawKind::I32,
+            columns: false,
+            by_energy: false,
         };
         for dtype in [DType::F32, DType::F64] {
             let (tr, tc) = (37, 11);
@@ -1463,6 +1465,8 @@ mod tests {
             auto: true,
             segment_rows: 0,
             raw: RawKind::I32,
+            columns: false,
+            by_energy: false,
         };
         let mut scratch = tile::Scratch::default();
         let mut variants = Variants::new(DType::F64, tr, tc, &bits, &cfg, &mut scratch);

@@ -77,6 +77,10 @@ pub struct Params {
     pub abs_error: f64,
     /// Worker threads; 0 uses rayon's global pool. The output does not depend on it.
     pub threads: usize,
+    /// Predict every channel of a tile apart, along time, with the tile's shared entropy tables (tile method 3,
+    /// stream version 3): `Some(true)` always, `Some(false)` never, `None` as a trial on the array decides (arrays
+    /// of 8 to 64 channels, with `auto`, automatic tile widths, static tables and no wavelet).
+    pub columns: Option<bool>,
 }
 
 impl Default for Params {
@@ -93,6 +97,7 @@ impl Default for Params {
             entropy: Entropy::Static,
             abs_error: 0.0,
             threads: 0,
+            columns: None,
         }
     }
 }
@@ -266,8 +271,11 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
             DType::U16 => RawKind::U16,
             _ => RawKind::I32,
         },
+        columns: false,
+        by_energy: false,
     };
-    let encode_region = |s: &mut Scratch, (r0, c0, tr, tc): Region| -> Result<Vec<u8>, CodecError> {
+    let encode_region = |s: &mut Scratch, (r0, c0, tr, tc): Region, way: Way| -> Result<Vec<u8>, CodecError> {
+        let cfg = TileConfig { columns: way.columns, by_energy: way.by_energy, ..cfg };
         match &elems {
             Elements::Quant(q) => {
                 q.quantise_region(data, cols, r0, c0, tr, tc, &mut s.plane)?;
@@ -277,16 +285,27 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
         }
     };
     let workers = Workers::new(params.threads);
-    let (bh, mut bw) = params.tile_shape(rows, cols);
+    let (bh, bw) = params.tile_shape(rows, cols);
     if bh * bw > MAX_TILE_AREA {
         return Err(CodecError::InvalidParams(format!("tile {bh} x {bw} exceeds {MAX_TILE_AREA} samples")));
     }
-    // Genuine floats (mode 3) have no use for channel tiles: their variants are mostly not predictive.
+    // Genuine floats (mode 3) have no use for column bands: their variants are mostly not predictive.
     let genuine_floats = matches!(elems, Elements::Exact(FloatExact::Bits));
-    let mut done = Vec::new();
-    if params.auto && params.block_width == 0 && !genuine_floats && rows > 0 && CHANNEL_TILES_COLS.contains(&cols) {
-        (bw, done) = choose_channel_tiles(rows, cols, bh, &workers, &encode_region)?;
+    let (mut columns, mut done) = (params.columns.unwrap_or(false), Vec::new());
+    if params.columns.is_none()
+        && params.auto
+        && params.block_width == 0
+        && params.entropy == Entropy::Static
+        && params.lt == 0
+        && params.lx == 0
+        && !genuine_floats
+        && rows > 0
+        && COLUMN_TRIAL_COLS.contains(&cols)
+    {
+        (columns, done) = choose_columns(rows, cols, bh, &workers, &encode_region)?;
     }
+    // (Method 3 has static tables and no wavelet: other settings code the tiles as before.)
+    let columns = columns && params.entropy == Entropy::Static && params.lt == 0 && params.lx == 0;
     let grid = TileGrid::new(rows, cols, bh, bw);
     // Tiles the choice above already coded are kept; the others are coded now.
     let mut coded: Vec<Option<Vec<u8>>> = vec![None; grid.count()];
@@ -294,14 +313,22 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
         coded[i] = Some(tile);
     }
     let todo: Vec<usize> = (0..grid.count()).filter(|&i| coded[i].is_none()).collect();
-    let fresh = workers.map(todo.clone(), &CODER_STATES, |s, i| encode_region(s, grid.tile(i)));
+    let way = Way { columns, by_energy: false };
+    let fresh = workers.map(todo.clone(), &CODER_STATES, |s, i| encode_region(s, grid.tile(i), way));
     for (i, tile) in todo.into_iter().zip(fresh) {
         coded[i] = Some(tile?);
     }
     let tiles: Vec<Vec<u8>> = coded.into_iter().map(Option::unwrap_or_default).collect();
     let header = Header {
-        // Only lossless floats can use what version 2 added; everything else stays readable by version 1 decoders.
-        version: if matches!(elems, Elements::Exact(_)) { FORMAT_VERSION } else { 1 },
+        // Each stream has the lowest version that has what it uses (version 2 added lossless floats, version 3 tile
+        // method 3), so that older decoders read every stream they can.
+        version: if columns {
+            3
+        } else if matches!(elems, Elements::Exact(_)) {
+            2
+        } else {
+            1
+        },
         dtype,
         mode: elems.mode(),
         rows: rows as u64,
@@ -315,22 +342,25 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
     Ok(format::assemble(&header, tiles, |jobs| workers.map_plain(jobs, format::place_tile)))
 }
 
-/// Arrays this wide are tried as tiles of one channel (their automatic 2-D tiles are the full width). With fewer
-/// channels the trial costs more than the whole 2-D coding (and the corpus' 3-channel seismometer file codes 5 %
-/// larger as channels).
-const CHANNEL_TILES_COLS: std::ops::RangeInclusive<usize> = 8..=64;
-/// Channels coded alone in the trial.
-const CHANNEL_TRIAL_CHANNELS: usize = 8;
-/// Tile rows of at least [`CHANNEL_TRIAL_SHARE`] times this many rows are tried on a band of that share of them
-/// (see [`choose_channel_tiles`]).
-const CHANNEL_TRIAL_BAND_ROWS: usize = 1024;
-/// The trial band's share of a long tile row, 1 / this. (It was a quarter: an eighth halved the trial's cost
-/// and left every decision of the corpus as it was. Channels over 2-D, scaled: f32int 0.960 on a quarter, 0.967 on
-/// an eighth, 0.975 on a sixteenth; sentek 0.971, 0.966, 0.984; the tiles need 0.99.)
-const CHANNEL_TRIAL_SHARE: usize = 8;
+/// Arrays this wide are tried with every channel predicted apart (tile method 3). With fewer channels the trial
+/// costs more than the whole 2-D coding (and the corpus' 3-channel seismometer file codes 4 % larger that way).
+const COLUMN_TRIAL_COLS: std::ops::RangeInclusive<usize> = 8..=64;
+/// Fewest rows of the trial's band (see [`choose_columns`]). (512 and 1024 took the same decisions on the corpus;
+/// optodas, the one file they try differently, compressed at 125 and 117 MB/s.)
+const COLUMN_TRIAL_BAND_ROWS: usize = 512;
+/// The trial band's share of a long tile row, 1 / this.
+const COLUMN_TRIAL_SHARE: usize = 8;
 
 /// A tile's first row, first column, rows and columns.
 type Region = (usize, usize, usize, usize);
+
+/// How a region is coded: as 2-D planes or by columns (tile method 3), choosing predictors by the residual energy of
+/// their fit or (2-D only) by a prediction pass per candidate (see `TileConfig`).
+#[derive(Clone, Copy, Debug)]
+struct Way {
+    columns: bool,
+    by_energy: bool,
+}
 
 /// Buffers a compressing worker reuses from tile to tile.
 #[derive(Default)]
@@ -354,32 +384,33 @@ struct DecodeScratch {
 /// Coded tiles by their index in the tile grid.
 type CodedTiles = Vec<(usize, Vec<u8>)>;
 
-/// Chooses the tile width of a narrow array: its full width (2-D prediction and contexts), or one channel (each
-/// channel predicted along time with its own coefficients, 1-D contexts). Measured on the corpus: the channels of
-/// porotomo_silixa_gdr_f32int and sentek code 4 % and 3 % smaller alone, those of optodas 2 % larger. The first
-/// tile row (`bh` rows) is coded as a 2-D tile, and [`CHANNEL_TRIAL_CHANNELS`] evenly spread channels of it alone;
-/// channel tiles must win by 1 % (their size scaled to all channels). A tile row of at least
-/// [`CHANNEL_TRIAL_SHARE`] x [`CHANNEL_TRIAL_BAND_ROWS`] rows is tried on that share of it, in its middle, only: each
-/// coding then counts its fixed part (predictors, entropy tables: one set per tile, so many more for channels) once
-/// and the rest as many times as the whole tile row would. Returns the tile width and the tiles already coded (when the trial coded whole tiles), by
-/// index in the grid of that width.
-fn choose_channel_tiles(
+/// Chooses how the full-width tiles of a narrow array are coded: as 2-D planes (2-D prediction and contexts), or
+/// with each channel predicted apart along time, with one-channel contexts and the tile's shared tables (method 3;
+/// `columns` = true). Measured on the corpus (bytes as columns, 2-D, and as tiles of one channel, which this
+/// replaced): porotomo_silixa_gdr_f32int 129133, 136629, 130811; sentek 578104, 598623, 580290; optodas 271556,
+/// 274635, 280916. The first tile row (`bh` rows) is coded both ways when it has fewer than 2 x
+/// [`COLUMN_TRIAL_BAND_ROWS`] rows; else on a band of 1 / [`COLUMN_TRIAL_SHARE`] of it (at least
+/// [`COLUMN_TRIAL_BAND_ROWS`] rows) in its middle, each coding then counting its fixed part (predictors, tables)
+/// once and the rest as many times as the whole tile row would.
+/// Returns `columns` and the tiles already coded (tile 0, when the trial coded the whole first tile row).
+fn choose_columns(
     rows: usize,
     cols: usize,
     bh: usize,
     workers: &Workers,
-    encode_region: &(impl Fn(&mut Scratch, Region) -> Result<Vec<u8>, CodecError> + Sync),
-) -> Result<(usize, CodedTiles), CodecError> {
+    encode_region: &(impl Fn(&mut Scratch, Region, Way) -> Result<Vec<u8>, CodecError> + Sync),
+) -> Result<(bool, CodedTiles), CodecError> {
     let h = bh.min(rows);
-    let share = CHANNEL_TRIAL_SHARE;
-    let (r0, hb) = if h >= share * CHANNEL_TRIAL_BAND_ROWS { ((h - h / share) / 2, h / share) } else { (0, h) };
-    let k = CHANNEL_TRIAL_CHANNELS.min(cols);
-    let channels: Vec<usize> = (0..k).map(|j| j * cols / k + cols / (2 * k)).collect();
-    // Job 0 is the 2-D tile, job j + 1 channel channels[j]; each returns its coding and the coding's fixed part.
-    let jobs = workers.map((0..k + 1).collect(), &CODER_STATES, |s, j| {
-        let (c0, tc) = if j == 0 { (0, cols) } else { (channels[j - 1], 1) };
+    let share = COLUMN_TRIAL_SHARE;
+    let hb = if h >= 2 * COLUMN_TRIAL_BAND_ROWS { (h / share).max(COLUMN_TRIAL_BAND_ROWS) } else { h };
+    let r0 = (h - hb) / 2;
+    // Job 0 is the 2-D coding, job 1 the columns'; each returns its coding and the coding's fixed part. On a band,
+    // whose codings are dropped, the 2-D coding chooses its predictor by residual energy too: a prediction pass per
+    // candidate was most of the trial's time.
+    let whole = hb == h;
+    let jobs = workers.map(vec![false, true], &CODER_STATES, |s, columns| {
         s.tile.fixed_bytes = 0;
-        let tile = encode_region(s, (r0, c0, hb, tc))?;
+        let tile = encode_region(s, (r0, 0, hb, cols), Way { columns, by_energy: !whole })?;
         Ok((tile, s.tile.fixed_bytes))
     });
     let mut tiles: Vec<(Vec<u8>, usize)> = jobs.into_iter().collect::<Result<Vec<_>, CodecError>>()?;
@@ -388,16 +419,9 @@ fn choose_channel_tiles(
         let fixed = (*fixed).min(tile.len());
         fixed as f64 + (tile.len() - fixed) as f64 * h as f64 / hb as f64
     };
-    let alone: f64 = tiles[1..].iter().map(scaled).sum();
-    let channels_win = alone * cols as f64 * 100.0 < scaled(&tiles[0]) * k as f64 * 99.0;
-    let whole = hb == h;
-    Ok(match (channels_win, whole) {
-        // In the grid of one-channel tiles, tile c of the first tile row is channel c.
-        (true, true) => (1, channels.into_iter().zip(tiles.drain(1..).map(|(t, _)| t)).collect()),
-        (true, false) => (1, Vec::new()),
-        (false, true) => (cols, vec![(0, tiles.swap_remove(0).0)]),
-        (false, false) => (cols, Vec::new()),
-    })
+    let columns = scaled(&tiles[1]) < scaled(&tiles[0]);
+    let done = if whole { vec![(0, tiles.swap_remove(columns as usize).0)] } else { Vec::new() };
+    Ok((columns, done))
 }
 
 /// Reads the header and tile index of a stream without decoding any tile.

@@ -176,6 +176,9 @@ pub struct Gram {
     offsets: Vec<(u16, i16)>,
     ata: Vec<f64>,
     atb: Vec<f64>,
+    /// `sum y^2` and the number of samples, for [`Gram::residual_energy`].
+    yy: f64,
+    n: usize,
 }
 
 impl Gram {
@@ -204,6 +207,7 @@ impl Gram {
         let width = int.col1 - int.col0;
         let mut ata = vec![0f64; k * k];
         let mut atb = vec![0f64; k];
+        let mut yy = [0f64, 0f64];
         // Samples come in runs of consecutive linear indices (the interior of a row, or a stretch of one channel),
         // so every tap's values over a run are one contiguous slice and each sum is a dot product of two slices.
         let mut run = Run::new(&deltas);
@@ -215,7 +219,7 @@ impl Gram {
             let len = (n / runs).clamp(1, RUN);
             for r in 0..runs {
                 let start = first + r * (n / runs);
-                run.accumulate(x, start, len.min(rows - start), &mut ata, &mut atb);
+                run.accumulate(x, start, len.min(rows - start), &mut ata, &mut atb, &mut yy);
             }
         } else {
             // Whole rows when the budget covers MIN_FIT_ROWS of them; otherwise MIN_FIT_ROWS rows (when there are
@@ -232,7 +236,7 @@ impl Gram {
                     // A golden-ratio sequence spreads the runs' starts evenly over the interior.
                     let slack = width - len;
                     let c = if slack == 0 { 0 } else { (i * 40503) % 65536 * (slack + 1) / 65536 };
-                    run.accumulate(x, t * cols + int.col0 + c, len, &mut ata, &mut atb);
+                    run.accumulate(x, t * cols + int.col0 + c, len, &mut ata, &mut atb, &mut yy);
                 }
             } else {
                 // A narrow interior makes runs of a few samples, each paying for the conversion of its whole
@@ -249,7 +253,7 @@ impl Gram {
                             *v = x[(idx as isize - d) as usize] as f64;
                         }
                     }
-                    add_products(k, |i| &columns[i * GATHER_BLOCK..][..block.len()], &mut ata, &mut atb);
+                    add_products(k, |i| &columns[i * GATHER_BLOCK..][..block.len()], &mut ata, &mut atb, &mut yy);
                     block.clear();
                 };
                 for t in sampled {
@@ -268,7 +272,27 @@ impl Gram {
                 ata[j * k + i] = ata[i * k + j];
             }
         }
-        Some(Gram { offsets: offsets.to_vec(), ata, atb })
+        Some(Gram { offsets: offsets.to_vec(), ata, atb, yy: yy[0], n: yy[1] as usize })
+    }
+
+    /// The mean squared residual of `p` (its quantised coefficients as they are) over the accumulated samples:
+    /// `(yy - 2 w.b + w'Aw) / n`. `None` when a tap is not among the accumulated offsets, or without samples.
+    pub fn residual_energy(&self, p: &Predictor) -> Option<f64> {
+        let k = self.offsets.len();
+        let scale = 1.0 / (1u64 << p.shift) as f64;
+        let taps: Vec<(usize, f64)> = p
+            .taps
+            .iter()
+            .map(|t| self.offsets.iter().position(|&o| o == (t.dt, t.dc)).map(|i| (i, t.coef as f64 * scale)))
+            .collect::<Option<_>>()?;
+        let mut e = self.yy;
+        for &(i, wi) in &taps {
+            e -= 2.0 * wi * self.atb[i];
+            for &(j, wj) in &taps {
+                e += wi * wj * self.ata[i * k + j];
+            }
+        }
+        (self.n > 0).then(|| e.max(0.0) / self.n as f64)
     }
 
     /// The quantised least-squares predictor over `subset` (offsets that must all be in the accumulated set;
@@ -335,7 +359,8 @@ impl<'a> Run<'a> {
 
     /// Adds the run of linear indices `start..start + len`.
     #[inline(always)]
-    fn accumulate(&mut self, x: &[i64], start: usize, len: usize, ata: &mut [f64], atb: &mut [f64]) {
+    /// `yy` gains the run's `sum y^2` and its length.
+    fn accumulate(&mut self, x: &[i64], start: usize, len: usize, ata: &mut [f64], atb: &mut [f64], yy: &mut [f64; 2]) {
         let k = self.deltas.len();
         // Column i covers x[start - delta_i..][..len]. A 2-D neighbourhood spans several rows but reads only a few
         // samples around the run in each: convert those stretches, not every sample in between.
@@ -362,6 +387,8 @@ impl<'a> Run<'a> {
         // Column k is the predicted samples themselves.
         let column = |i: usize| &span[at[i]..][..len];
         let y = column(k);
+        yy[0] += dot(y, y);
+        yy[1] += len as f64;
         // The run's products are kept in `local` as (k + 1) x (k + 1), the samples being column k.
         let kk = k + 1;
         for i in 0..k {
@@ -410,8 +437,16 @@ const GATHER_BLOCK: usize = 512;
 /// Adds the products of `k + 1` equally long columns (the taps' values, then the samples) to the lower triangle
 /// of `ata` (`k x k`) and to `atb`.
 #[inline(always)]
-fn add_products<'a>(k: usize, column: impl Fn(usize) -> &'a [f64], ata: &mut [f64], atb: &mut [f64]) {
+fn add_products<'a>(
+    k: usize,
+    column: impl Fn(usize) -> &'a [f64],
+    ata: &mut [f64],
+    atb: &mut [f64],
+    yy: &mut [f64; 2],
+) {
     let y = column(k);
+    yy[0] += dot(y, y);
+    yy[1] += y.len() as f64;
     for i in 0..k {
         let a = column(i);
         atb[i] += dot(a, y);
@@ -575,7 +610,17 @@ mod gram_tests {
         let probe = Predictor { taps: offs.iter().map(|&(dt, dc)| Tap { dt, dc, coef: 0 }).collect(), shift: 0 };
         let int = probe.interior(cols);
         let (d, _) = probe.deltas(cols);
-        let (mut ata, mut atb) = (vec![0f64; k * k], vec![0f64; k]);
+        let (mut ata, mut atb, mut yy, mut n) = (vec![0f64; k * k], vec![0f64; k], 0f64, 0usize);
+        // A predictor with coefficients of both signs, and its squared residuals computed sample by sample.
+        let p = Predictor {
+            taps: offs
+                .iter()
+                .enumerate()
+                .map(|(i, &(dt, dc))| Tap { dt, dc, coef: (i as i32 * 37) % 200 - 100 })
+                .collect(),
+            shift: 6,
+        };
+        let mut squares = 0f64;
         for t in int.row0..rows {
             for c in int.col0..int.col1 {
                 let idx = t * cols + c;
@@ -586,10 +631,20 @@ mod gram_tests {
                         ata[i * k + j] += (v(i) * v(j)) as f64;
                     }
                 }
+                yy += (x[idx] * x[idx]) as f64;
+                n += 1;
+                let predicted: f64 = (0..k).map(|i| p.taps[i].coef as f64 / 64.0 * v(i) as f64).sum();
+                squares += (x[idx] as f64 - predicted).powi(2);
             }
         }
         assert_eq!(g.ata, ata);
         assert_eq!(g.atb, atb);
+        assert_eq!((g.yy, g.n), (yy, n));
+        let e = g.residual_energy(&p).unwrap();
+        assert!((e - squares / n as f64).abs() <= 1e-9 * e, "{e} against {}", squares / n as f64);
+        // A tap outside the accumulated offsets has no energy to report.
+        let outside = Predictor { taps: vec![Tap { dt: 999, dc: 0, coef: 1 }], shift: 0 };
+        assert_eq!(g.residual_energy(&outside), None);
     }
 
     #[test]
