@@ -49,6 +49,8 @@ struct Case {
     auto: bool,
     adaptive: bool,
     segment_rows: u8,
+    /// None: the codec's trial decides; Some: every tile by columns (tile method 3) or none.
+    columns: Option<bool>,
     bound: Bound,
     values: Values,
 }
@@ -166,6 +168,7 @@ fuzz_target!(|case: Case| {
         segment_rows: (case.segment_rows % 70) as usize,
         abs_error,
         threads: 0,
+        columns: case.columns,
     };
     let valid = params.lx <= 16
         && params.lt <= 16
