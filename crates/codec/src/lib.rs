@@ -345,9 +345,10 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
 /// Arrays this wide are tried with every channel predicted apart (tile method 3). With fewer channels the trial
 /// costs more than the whole 2-D coding (and the corpus' 3-channel seismometer file codes 4 % larger that way).
 const COLUMN_TRIAL_COLS: std::ops::RangeInclusive<usize> = 8..=64;
-/// Fewest rows of the trial's band (see [`choose_columns`]). (512 and 1024 took the same decisions on the corpus;
-/// optodas, the one file they try differently, compressed at 125 and 117 MB/s.)
-const COLUMN_TRIAL_BAND_ROWS: usize = 512;
+/// Fewest rows of the trial's band (see [`choose_columns`]). (With 512, the 1024-row chunks of optodas that the
+/// HDF5 benchmark writes were tried on 512 rows, and took columns where 2-D tiles code 0.3-0.7 % smaller in three
+/// chunks of four; tried whole, each takes the smaller.)
+const COLUMN_TRIAL_BAND_ROWS: usize = 1024;
 /// The trial band's share of a long tile row, 1 / this.
 const COLUMN_TRIAL_SHARE: usize = 8;
 
