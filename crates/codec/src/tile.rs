@@ -31,6 +31,10 @@ const FIT_SAMPLES: usize = 1 << 15;
 /// against the columns'. (The corpus' three arrays that reach the trial took the same decisions with 2^12 as with
 /// 2^15 samples; optodas, whose 2-D fit in the trial was 0.76 of its 1.2 ms, compressed 125 -> 135 MB/s.)
 const TRIAL_FIT_SAMPLES: usize = 1 << 12;
+/// Samples used to fit the predictor of a column band (method 3). Bytes with 2^15, 2^13, 2^12 and 2^11 samples:
+/// sentek 578104, 578296, 578516, 578897; f32int 129133, 129154, 129129, 129193; optodas 271556, 271556, 271550,
+/// 272942. One thread, compress MB/s at 2^15 and 2^12: sentek 132 -> 149, f32int 146 -> 158.
+const COLUMN_FIT_SAMPLES: usize = 1 << 12;
 /// Samples used to compare candidate predictors.
 const ESTIMATE_SAMPLES: usize = 1 << 14;
 /// Consecutive samples per run when a long single channel's estimate is sampled.
@@ -282,7 +286,11 @@ fn choose_predictor(
         }
     }
     // (When the union reaches outside a narrow plane, each candidate is fitted on its own.)
-    let fit_samples = if cfg.by_energy && cols > 1 { TRIAL_FIT_SAMPLES } else { FIT_SAMPLES };
+    let fit_samples = match (cols, by_energy, cfg.by_energy) {
+        (1, true, _) => COLUMN_FIT_SAMPLES,
+        (2.., _, true) => TRIAL_FIT_SAMPLES,
+        _ => FIT_SAMPLES,
+    };
     let gram = Gram::accumulate(x, rows, cols, &union, fit_samples, range.clone());
     let fit = |set: &[(u16, i16)]| match &gram {
         Some(g) => g.solve(set, COEF_SHIFT),
