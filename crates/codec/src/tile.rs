@@ -303,9 +303,16 @@ fn choose_predictor(
         // The residual energy each candidate leaves on the fitted samples, from the normal equations: no prediction
         // pass per candidate. Bits as for Gaussian residuals, `n / 2 log2(energy)`, plus the coefficients'.
         let n = (range.end.min(rows) - range.start) as f64;
+        // Candidates that are leading runs of the accumulated offsets (a channel's lags 1..p, as for column bands)
+        // share one factorisation.
+        let prefixes = sets.iter().all(|set| g.offsets().get(..set.len()) == Some(&set[..]));
+        let fitted: Vec<Predictor> = if prefixes {
+            g.solve_prefixes(&sets.iter().map(Vec::len).collect::<Vec<_>>(), COEF_SHIFT)
+        } else {
+            sets.iter().map(|set| fit(set)).collect()
+        };
         let mut best = (f64::INFINITY, Predictor::zero());
-        for set in &sets {
-            let p = fit(set);
+        for p in fitted {
             let Some(e) = g.residual_energy(&p) else { continue };
             let cost = n / 2.0 * e.max(0.25).log2() + 24.0 * p.taps.len() as f64;
             if cost < best.0 {

@@ -295,6 +295,83 @@ impl Gram {
         (self.n > 0).then(|| e.max(0.0) / self.n as f64)
     }
 
+    /// The quantised least-squares predictors over the first `m` accumulated offsets, for every `m` in `lens`, from
+    /// one factorisation: the Cholesky factor of a leading block of a matrix is the leading block of its factor,
+    /// so each prefix costs two triangular solves. (The ridge is the whole matrix's, so a prefix's coefficients can
+    /// differ in their last bits from [`Gram::solve`]'s.) A prefix the factorisation cannot reach (a singular
+    /// block) gets zero coefficients, as in [`Gram::solve`].
+    pub fn solve_prefixes(&self, lens: &[usize], shift: u8) -> Vec<Predictor> {
+        let k = self.offsets.len();
+        let mut l = self.ata.clone();
+        let trace: f64 = (0..k).map(|i| l[i * k + i]).sum();
+        let ridge = (trace / k.max(1) as f64) * 1e-9 + 1e-9;
+        // Columns factorised before the first failure (Cholesky in place, lower triangle).
+        let mut good = 0;
+        'factor: for j in 0..k {
+            l[j * k + j] += ridge;
+            let mut d = l[j * k + j];
+            for p in 0..j {
+                d -= l[j * k + p] * l[j * k + p];
+            }
+            if d <= 0.0 || !d.is_finite() {
+                break 'factor;
+            }
+            let d = libm::sqrt(d);
+            l[j * k + j] = d;
+            for i in j + 1..k {
+                let mut s = l[i * k + j];
+                for p in 0..j {
+                    s -= l[i * k + p] * l[j * k + p];
+                }
+                l[i * k + j] = s / d;
+            }
+            good = j + 1;
+        }
+        let scale = (1u64 << shift) as f64;
+        lens.iter()
+            .map(|&m| {
+                let m = m.min(k);
+                let mut w = self.atb[..m].to_vec();
+                if m > good {
+                    w.iter_mut().for_each(|v| *v = 0.0);
+                } else {
+                    for i in 0..m {
+                        let mut s = w[i];
+                        for p in 0..i {
+                            s -= l[i * k + p] * w[p];
+                        }
+                        w[i] = s / l[i * k + i];
+                    }
+                    for i in (0..m).rev() {
+                        let mut s = w[i];
+                        for p in i + 1..m {
+                            s -= l[p * k + i] * w[p];
+                        }
+                        w[i] = s / l[i * k + i];
+                    }
+                    if !w.iter().all(|v| v.is_finite()) {
+                        w.iter_mut().for_each(|v| *v = 0.0);
+                    }
+                }
+                let taps = self.offsets[..m]
+                    .iter()
+                    .zip(&w)
+                    .map(|(&(dt, dc), &wi)| {
+                        let q = libm::round(wi * scale);
+                        let coef = if q.is_finite() { q.clamp(-(MAX_COEF as f64), MAX_COEF as f64) as i32 } else { 0 };
+                        Tap { dt, dc, coef }
+                    })
+                    .collect();
+                Predictor { taps, shift }
+            })
+            .collect()
+    }
+
+    /// The accumulated offsets, in their order.
+    pub fn offsets(&self) -> &[(u16, i16)] {
+        &self.offsets
+    }
+
     /// The quantised least-squares predictor over `subset` (offsets that must all be in the accumulated set;
     /// others are ignored).
     pub fn solve(&self, subset: &[(u16, i16)], shift: u8) -> Predictor {
@@ -645,6 +722,39 @@ mod gram_tests {
         // A tap outside the accumulated offsets has no energy to report.
         let outside = Predictor { taps: vec![Tap { dt: 999, dc: 0, coef: 1 }], shift: 0 };
         assert_eq!(g.residual_energy(&outside), None);
+    }
+
+    /// Prefix solves from one factorisation give `solve`'s coefficients on every prefix (to within one step of
+    /// quantisation: the ridge differs in its last bits), and zeros past a singular block.
+    #[test]
+    fn prefix_solves_are_the_subset_solves() {
+        let mut s = 7u64;
+        let mut x = vec![0i64; 5000];
+        for t in 2..x.len() {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x[t] = (3 * x[t - 1] - 2 * x[t - 2]) / 2 + ((s >> 40) % 2001) as i64 - 1000;
+        }
+        let offs = time_offsets(32);
+        let g = Gram::accumulate(&x, x.len(), 1, &offs, 1 << 15, 0..x.len()).unwrap();
+        let lens = [0, 1, 2, 8, 16, 32];
+        let (mut equal, mut taps) = (0, 0);
+        for (p, &m) in g.solve_prefixes(&lens, 14).iter().zip(&lens) {
+            let q = g.solve(&offs[..m], 14);
+            assert_eq!(p.taps.len(), m);
+            for (a, b) in p.taps.iter().zip(&q.taps) {
+                assert_eq!((a.dt, a.dc), (b.dt, b.dc));
+                assert!((a.coef - b.coef).abs() <= 1, "lag {}: {} against {}", a.dt, a.coef, b.coef);
+                equal += (a.coef == b.coef) as usize;
+                taps += 1;
+            }
+        }
+        assert!(equal * 10 >= taps * 9, "{equal} of {taps} equal");
+        // An all-zero channel: the ridge keeps every block solvable, and every coefficient is 0.
+        let zeros = vec![0i64; 3000];
+        let g = Gram::accumulate(&zeros, zeros.len(), 1, &offs, 1 << 15, 0..zeros.len()).unwrap();
+        for p in g.solve_prefixes(&lens, 14) {
+            assert!(p.taps.iter().all(|t| t.coef == 0));
+        }
     }
 
     #[test]
