@@ -423,9 +423,19 @@ fn split_scaled(
         let k = round_within(x / scale, MAX_K).unwrap_or(last);
         last = k;
         plane.push(k);
+        let r = recon(dtype, k, scale);
+        // Most elements are reproduced exactly: their correction is 0 without the ordered-integer distance.
+        let exact = match dtype {
+            DType::F32 => (r as f32).to_bits() == b as u32 && (r as f32).is_finite(),
+            _ => r.to_bits() == b && r.is_finite(),
+        };
+        if exact {
+            corr.push(0);
+            continue;
+        }
         // Elements off by a few ulps (another rounding path) keep the integer and a small correction; anything else
         // (NaN, infinities, far-off values) travels as exact bits.
-        match ulp_offset(dtype, b, recon(dtype, k, scale)) {
+        match ulp_offset(dtype, b, r) {
             Some(d) => corr.push(d),
             None => {
                 corr.push(0);
