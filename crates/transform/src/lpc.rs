@@ -303,64 +303,19 @@ impl Gram {
     pub fn solve_prefixes(&self, lens: &[usize], shift: u8) -> Vec<Predictor> {
         let k = self.offsets.len();
         let mut l = self.ata.clone();
-        let trace: f64 = (0..k).map(|i| l[i * k + i]).sum();
-        let ridge = (trace / k.max(1) as f64) * 1e-9 + 1e-9;
-        // Columns factorised before the first failure (Cholesky in place, lower triangle).
-        let mut good = 0;
-        'factor: for j in 0..k {
-            l[j * k + j] += ridge;
-            let mut d = l[j * k + j];
-            for p in 0..j {
-                d -= l[j * k + p] * l[j * k + p];
-            }
-            if d <= 0.0 || !d.is_finite() {
-                break 'factor;
-            }
-            let d = libm::sqrt(d);
-            l[j * k + j] = d;
-            for i in j + 1..k {
-                let mut s = l[i * k + j];
-                for p in 0..j {
-                    s -= l[i * k + p] * l[j * k + p];
-                }
-                l[i * k + j] = s / d;
-            }
-            good = j + 1;
-        }
-        let scale = (1u64 << shift) as f64;
+        let ridge = ridge_of(&l, k);
+        let good = cholesky(&mut l, k, ridge);
         lens.iter()
             .map(|&m| {
                 let m = m.min(k);
                 let mut w = self.atb[..m].to_vec();
-                if m > good {
+                if m > good || !substitute(&l, k, &mut w) {
                     w.iter_mut().for_each(|v| *v = 0.0);
-                } else {
-                    for i in 0..m {
-                        let mut s = w[i];
-                        for p in 0..i {
-                            s -= l[i * k + p] * w[p];
-                        }
-                        w[i] = s / l[i * k + i];
-                    }
-                    for i in (0..m).rev() {
-                        let mut s = w[i];
-                        for p in i + 1..m {
-                            s -= l[p * k + i] * w[p];
-                        }
-                        w[i] = s / l[i * k + i];
-                    }
-                    if !w.iter().all(|v| v.is_finite()) {
-                        w.iter_mut().for_each(|v| *v = 0.0);
-                    }
                 }
                 let taps = self.offsets[..m]
                     .iter()
                     .zip(&w)
-                    .map(|(&(dt, dc), &wi)| {
-                        let q = libm::round(wi * scale);
-                        let coef = if q.is_finite() { q.clamp(-(MAX_COEF as f64), MAX_COEF as f64) as i32 } else { 0 };
-                        Tap { dt, dc, coef }
-                    })
+                    .map(|(&(dt, dc), &wi)| Tap { dt, dc, coef: quantise(wi, shift) })
                     .collect();
                 Predictor { taps, shift }
             })
@@ -390,15 +345,12 @@ impl Gram {
             }
         }
         let w = solve_spd(&mut a, &mut b, k).unwrap_or_else(|| vec![0.0; k]);
-        let scale = (1u64 << shift) as f64;
         let taps = idx
             .iter()
             .zip(&w)
             .map(|(&i, &wi)| {
                 let (dt, dc) = self.offsets[i];
-                let q = libm::round(wi * scale);
-                let coef = if q.is_finite() { q.clamp(-(MAX_COEF as f64), MAX_COEF as f64) as i32 } else { 0 };
-                Tap { dt, dc, coef }
+                Tap { dt, dc, coef: quantise(wi, shift) }
             })
             .collect();
         Predictor { taps, shift }
@@ -543,19 +495,28 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// Solves `A w = b` for a symmetric positive semi-definite `A` (row-major `k x k`) by Cholesky with a small ridge
 /// that keeps rank-deficient systems (constant channels, repeated samples) solvable. `None` if it still fails.
 fn solve_spd(a: &mut [f64], b: &mut [f64], k: usize) -> Option<Vec<f64>> {
+    let ridge = ridge_of(a, k);
+    (cholesky(a, k, ridge) == k && substitute(a, k, b)).then(|| b.to_vec())
+}
+
+/// The ridge added to the diagonal of a `k x k` normal matrix: a billionth of its mean diagonal, plus 1e-9.
+fn ridge_of(a: &[f64], k: usize) -> f64 {
     let trace: f64 = (0..k).map(|i| a[i * k + i]).sum();
-    let ridge = (trace / k as f64) * 1e-9 + 1e-9;
-    for i in 0..k {
-        a[i * k + i] += ridge;
-    }
-    // In-place Cholesky: lower triangle holds L.
+    (trace / k.max(1) as f64) * 1e-9 + 1e-9
+}
+
+/// Cholesky factorisation in place of the symmetric `k x k` matrix `a` plus `ridge` on its diagonal: the lower
+/// triangle becomes `L`. Returns how many columns were factorised before a pivot was not positive (`k` when all
+/// were); the leading block of that many columns is then the factor of the matrix's leading block.
+fn cholesky(a: &mut [f64], k: usize, ridge: f64) -> usize {
     for j in 0..k {
+        a[j * k + j] += ridge;
         let mut d = a[j * k + j];
         for p in 0..j {
             d -= a[j * k + p] * a[j * k + p];
         }
         if d <= 0.0 || !d.is_finite() {
-            return None;
+            return j;
         }
         let d = libm::sqrt(d);
         a[j * k + j] = d;
@@ -567,25 +528,37 @@ fn solve_spd(a: &mut [f64], b: &mut [f64], k: usize) -> Option<Vec<f64>> {
             a[i * k + j] = s / d;
         }
     }
-    // Forward then backward substitution.
-    for i in 0..k {
+    k
+}
+
+/// Solves `L L' w = b` in place for the leading `b.len()` block of the factor `l` (row stride `k`) by forward then
+/// backward substitution; false when a result is not finite.
+fn substitute(l: &[f64], k: usize, b: &mut [f64]) -> bool {
+    let m = b.len();
+    for i in 0..m {
         let mut s = b[i];
         for p in 0..i {
-            s -= a[i * k + p] * b[p];
+            s -= l[i * k + p] * b[p];
         }
-        b[i] = s / a[i * k + i];
+        b[i] = s / l[i * k + i];
     }
-    for i in (0..k).rev() {
+    for i in (0..m).rev() {
         let mut s = b[i];
-        for p in i + 1..k {
-            s -= a[p * k + i] * b[p];
+        for p in i + 1..m {
+            s -= l[p * k + i] * b[p];
         }
-        b[i] = s / a[i * k + i];
+        b[i] = s / l[i * k + i];
     }
-    if b.iter().all(|v| v.is_finite()) {
-        Some(b.to_vec())
+    b.iter().all(|v| v.is_finite())
+}
+
+/// A least-squares weight as a coefficient of `2^shift` (clamped to [`MAX_COEF`]; 0 if not finite).
+fn quantise(w: f64, shift: u8) -> i32 {
+    let q = libm::round(w * (1u64 << shift) as f64);
+    if q.is_finite() {
+        q.clamp(-(MAX_COEF as f64), MAX_COEF as f64) as i32
     } else {
-        None
+        0
     }
 }
 
