@@ -345,10 +345,13 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
 /// Arrays this wide are tried with every channel predicted apart (tile method 3). With fewer channels the trial
 /// costs more than the whole 2-D coding (and the corpus' 3-channel seismometer file codes 4 % larger that way).
 const COLUMN_TRIAL_COLS: std::ops::RangeInclusive<usize> = 8..=64;
-/// Fewest rows of the trial's band (see [`choose_columns`]). (With 512, the 1024-row chunks of optodas that the
-/// HDF5 benchmark writes were tried on 512 rows, and took columns where 2-D tiles code 0.3-0.7 % smaller in three
-/// chunks of four; tried whole, each takes the smaller.)
-const COLUMN_TRIAL_BAND_ROWS: usize = 1024;
+/// Tile rows shorter than this are tried whole (see [`choose_columns`]). (The 1024-row chunks of optodas that the
+/// HDF5 benchmark writes, tried on 512 rows, took columns where 2-D tiles code 0.3-0.7 % smaller in three chunks of
+/// four; tried whole, each takes the smaller.)
+const COLUMN_TRIAL_WHOLE_ROWS: usize = 2048;
+/// Fewest rows of the trial's band. (optodas, 5000 rows, is tried on 625 and takes columns, as when tried on 1024
+/// or whole; 0.51-0.52 of the integer median's compression speed with a 1024-row band.)
+const COLUMN_TRIAL_BAND_ROWS: usize = 512;
 /// The trial band's share of a long tile row, 1 / this.
 const COLUMN_TRIAL_SHARE: usize = 8;
 
@@ -388,9 +391,9 @@ type CodedTiles = Vec<(usize, Vec<u8>)>;
 /// Chooses how the full-width tiles of a narrow array are coded: as 2-D planes (2-D prediction and contexts), or
 /// with each channel predicted apart along time, with one-channel contexts and the tile's shared tables (method 3;
 /// `columns` = true). Measured on the corpus (bytes as columns, 2-D, and as tiles of one channel, which this
-/// replaced): porotomo_silixa_gdr_f32int 129133, 136629, 130811; sentek 578104, 598623, 580290; optodas 271556,
-/// 274635, 280916. The first tile row (`bh` rows) is coded both ways when it has fewer than 2 x
-/// [`COLUMN_TRIAL_BAND_ROWS`] rows; else on a band of 1 / [`COLUMN_TRIAL_SHARE`] of it (at least
+/// replaced): porotomo_silixa_gdr_f32int 129129, 136629, 130811; sentek 578516, 598623, 580290; optodas 271550,
+/// 274635, 280916. The first tile row (`bh` rows) is coded both ways when it has fewer than
+/// [`COLUMN_TRIAL_WHOLE_ROWS`] rows; else on a band of 1 / [`COLUMN_TRIAL_SHARE`] of it (at least
 /// [`COLUMN_TRIAL_BAND_ROWS`] rows) in its middle, each coding then counting its fixed part (predictors, tables)
 /// once and the rest as many times as the whole tile row would.
 /// Returns `columns` and the tiles already coded (tile 0, when the trial coded the whole first tile row).
@@ -403,7 +406,7 @@ fn choose_columns(
 ) -> Result<(bool, CodedTiles), CodecError> {
     let h = bh.min(rows);
     let share = COLUMN_TRIAL_SHARE;
-    let hb = if h >= 2 * COLUMN_TRIAL_BAND_ROWS { (h / share).max(COLUMN_TRIAL_BAND_ROWS) } else { h };
+    let hb = if h >= COLUMN_TRIAL_WHOLE_ROWS { (h / share).max(COLUMN_TRIAL_BAND_ROWS) } else { h };
     let r0 = (h - hb) / 2;
     // Job 0 is the 2-D coding, job 1 the columns'; each returns its coding and the coding's fixed part. On a band,
     // whose codings are dropped, the 2-D coding chooses its predictor by residual energy too: a prediction pass per
