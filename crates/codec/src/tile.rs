@@ -301,8 +301,9 @@ fn choose_predictor(
     }
     if let (true, Some(g)) = (by_energy, &gram) {
         // The residual energy each candidate leaves on the fitted samples, from the normal equations: no prediction
-        // pass per candidate. Bits as for Gaussian residuals, `n / 2 log2(energy)`, plus the coefficients'.
-        let n = (range.end.min(rows) - range.start) as f64;
+        // pass per candidate. Bits as for Gaussian residuals, `n / 2 log2(energy)` over the band's `n` samples, plus
+        // the coefficients'.
+        let n = ((range.end.min(rows) - range.start) * cols) as f64;
         // Candidates that are leading runs of the accumulated offsets (a channel's lags 1..p, as for column bands)
         // share one factorisation.
         let prefixes = sets.iter().all(|set| g.offsets().get(..set.len()) == Some(&set[..]));
