@@ -291,21 +291,19 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
     }
     // Genuine floats (mode 3) have no use for column bands: their variants are mostly not predictive.
     let genuine_floats = matches!(elems, Elements::Exact(FloatExact::Bits));
-    let (mut columns, mut done) = (params.columns.unwrap_or(false), Vec::new());
+    // (Method 3 has static tables and no wavelet: other settings code the tiles as before.)
+    let columns_allowed = params.entropy == Entropy::Static && params.lt == 0 && params.lx == 0;
+    let (mut columns, mut done) = (params.columns.unwrap_or(false) && columns_allowed, Vec::new());
     if params.columns.is_none()
+        && columns_allowed
         && params.auto
         && params.block_width == 0
-        && params.entropy == Entropy::Static
-        && params.lt == 0
-        && params.lx == 0
         && !genuine_floats
         && rows > 0
         && COLUMN_TRIAL_COLS.contains(&cols)
     {
         (columns, done) = choose_columns(rows, cols, bh, &workers, &encode_region)?;
     }
-    // (Method 3 has static tables and no wavelet: other settings code the tiles as before.)
-    let columns = columns && params.entropy == Entropy::Static && params.lt == 0 && params.lx == 0;
     let grid = TileGrid::new(rows, cols, bh, bw);
     // Tiles the choice above already coded are kept; the others are coded now.
     let mut coded: Vec<Option<Vec<u8>>> = vec![None; grid.count()];

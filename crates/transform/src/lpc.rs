@@ -207,7 +207,8 @@ impl Gram {
         let width = int.col1 - int.col0;
         let mut ata = vec![0f64; k * k];
         let mut atb = vec![0f64; k];
-        let mut yy = [0f64, 0f64];
+        // (sum y^2, samples)
+        let mut yy = (0f64, 0usize);
         // Samples come in runs of consecutive linear indices (the interior of a row, or a stretch of one channel),
         // so every tap's values over a run are one contiguous slice and each sum is a dot product of two slices.
         let mut run = Run::new(&deltas);
@@ -272,7 +273,7 @@ impl Gram {
                 ata[j * k + i] = ata[i * k + j];
             }
         }
-        Some(Gram { offsets: offsets.to_vec(), ata, atb, yy: yy[0], n: yy[1] as usize })
+        Some(Gram { offsets: offsets.to_vec(), ata, atb, yy: yy.0, n: yy.1 })
     }
 
     /// The mean squared residual of `p` (its quantised coefficients as they are) over the accumulated samples:
@@ -386,10 +387,17 @@ impl<'a> Run<'a> {
         Run { deltas, span: Vec::new(), at: vec![0; k + 1], order, shifted, local: vec![0f64; (k + 1) * (k + 1)] }
     }
 
-    /// Adds the run of linear indices `start..start + len`.
+    /// Adds the run of linear indices `start..start + len`; `yy` gains the run's `sum y^2` and its length.
     #[inline(always)]
-    /// `yy` gains the run's `sum y^2` and its length.
-    fn accumulate(&mut self, x: &[i64], start: usize, len: usize, ata: &mut [f64], atb: &mut [f64], yy: &mut [f64; 2]) {
+    fn accumulate(
+        &mut self,
+        x: &[i64],
+        start: usize,
+        len: usize,
+        ata: &mut [f64],
+        atb: &mut [f64],
+        yy: &mut (f64, usize),
+    ) {
         let k = self.deltas.len();
         // Column i covers x[start - delta_i..][..len]. A 2-D neighbourhood spans several rows but reads only a few
         // samples around the run in each: convert those stretches, not every sample in between.
@@ -416,8 +424,8 @@ impl<'a> Run<'a> {
         // Column k is the predicted samples themselves.
         let column = |i: usize| &span[at[i]..][..len];
         let y = column(k);
-        yy[0] += dot(y, y);
-        yy[1] += len as f64;
+        yy.0 += dot(y, y);
+        yy.1 += len;
         // The run's products are kept in `local` as (k + 1) x (k + 1), the samples being column k.
         let kk = k + 1;
         for i in 0..k {
@@ -471,11 +479,11 @@ fn add_products<'a>(
     column: impl Fn(usize) -> &'a [f64],
     ata: &mut [f64],
     atb: &mut [f64],
-    yy: &mut [f64; 2],
+    yy: &mut (f64, usize),
 ) {
     let y = column(k);
-    yy[0] += dot(y, y);
-    yy[1] += y.len() as f64;
+    yy.0 += dot(y, y);
+    yy.1 += y.len();
     for i in 0..k {
         let a = column(i);
         atb[i] += dot(a, y);
