@@ -130,7 +130,7 @@ n=0
 for f in "$WORK"/npy/*.npy; do
     b="$(basename "$f" .npy)"
     variants=("" "--block-height 8 --block-width 4" "--lx 1 --lt 2" "--no-auto --lpc-order 3 --lpc-space 0"
-        "--columns on --segment-rows 20")
+        "--columns on --segment-rows 20" "--columns on")
     case "$b" in
         *f32*|*f64*) variants+=("--abs-error 0.01") ;;
         *) variants+=("--abs-error 3") ;;

@@ -61,10 +61,10 @@
 
 /**
  * The newest stream format version this library writes; it reads every version from 1 to this one. A stream has
- * the lowest version that has what it uses: version 3 when channels are predicted apart (tile method 3), else 2
+ * the lowest version that has what it uses: version 4 when channels are predicted apart (tile method 4), else 2
  * for lossless floats, else 1.
  */
-#define DASPACK_FORMAT_VERSION 3
+#define DASPACK_FORMAT_VERSION 4
 
 /**
  * Most worker threads a call may ask for.

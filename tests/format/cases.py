@@ -314,9 +314,10 @@ rt("orders_32_8_adaptive_segments", lambda: das_int(300, 30, 35),
 rt("orders_0_3", lambda: das_int(200, 30, 36), ["--no-auto", "--lpc-order", "0", "--lpc-space", "3"])
 rt("orders_6_0_wavelet", lambda: das_int(200, 30, 37), ["--no-auto", "--lpc-order", "6", "--lpc-space", "0", "--lt", "1", "--lx", "1"])
 
-# method 3: every column its own subband (version 3)
+# methods 3 and 4: every column its own subband (method 3, version 3; the encoder writes method 4 since version 4,
+# with the residuals of the columns before each column predicting its own; method 3: the golden streams below)
 def channels_apart(rows, cols, seed, dtype=np.int32):
-    """Channels with their own spectra and amplitudes and little in common: the case of method 3."""
+    """Channels with their own spectra and amplitudes and little in common: the case of coding by columns."""
     rng = np.random.default_rng(seed)
     a = np.empty((rows, cols))
     for c in range(cols):
@@ -325,18 +326,66 @@ def channels_apart(rows, cols, seed, dtype=np.int32):
     return np.round(a).astype(dtype)
 
 
-rt("columns_i32_on", lambda: channels_apart(600, 12, 90), ["--columns", "on"], ["version 3", "method 3"])
-rt("columns_i32_auto", lambda: channels_apart(3000, 10, 91), (), ["version 3", "method 3 with several columns"])
+def channels_sharing_noise(rows, cols, seed, dtype=np.int32, common_amp=400.0, gauge=False):
+    """Channels with their own AR noise plus a noise series common to all of them at random gains (laser phase,
+    common-mode pickup): the case of method 4's cross weights. gauge=True also differences neighbouring channels
+    (a gauge length), so that neighbours share their noise with opposite signs."""
+    rng = np.random.default_rng(seed)
+    common = rng.normal(0, common_amp, rows)
+    a = np.empty((rows, cols + 1))
+    for c in range(cols + 1):
+        e = rng.normal(0, 10 ** rng.uniform(0.7, 1.5), rows + 2)
+        own = e[2:] - rng.uniform(0.2, 0.9) * e[1:-1] + rng.uniform(-0.5, 0.5) * e[:-2]
+        a[:, c] = own + rng.uniform(0.5, 1.5) * rng.choice([-1, 1]) * common
+    a = a[:, 1:] - 0.5 * a[:, :-1] if gauge else a[:, 1:]
+    return np.round(a).astype(dtype)
+
+
+rt("columns_i32_on", lambda: channels_apart(600, 12, 90), ["--columns", "on"], ["version 4", "method 4"])
+rt("columns_i32_auto", lambda: channels_apart(3000, 10, 91), (), ["version 4", "method 4 with several columns"])
 rt("columns_f32_integers_auto", lambda: channels_apart(3000, 16, 92).astype(np.float32), (),
-   ["version 3", "mode 2 (float32)", "method 3"])
+   ["version 4", "mode 2 (float32)", "method 4"])
 rt("columns_segments_tiles", lambda: channels_apart(700, 9, 93, np.int16),
    ["--columns", "on", "--segment-rows", "100", "--block-height", "300", "--block-width", "4"],
-   ["method 3", "subbands with several segments"])
+   ["method 4", "method 4 columns with several segments"])
 rt("columns_lossy_f64", lambda: channels_apart(500, 20, 94).astype(np.float64) * 1e-3,
-   ["--columns", "on", "--abs-error", "0.01"], ["method 3"])
-rt("columns_off", lambda: channels_apart(3000, 10, 91), ["--columns", "off"], ["version 1"], ["method 3"])
+   ["--columns", "on", "--abs-error", "0.01"], ["method 4"])
+rt("columns_off", lambda: channels_apart(3000, 10, 91), ["--columns", "off"], ["version 1"], ["method 3", "method 4"])
 rt("columns_adaptive_falls_back", lambda: channels_apart(300, 10, 95), ["--columns", "on", "--adaptive"],
-   ["version 1", "method 1"], ["method 3"])
+   ["version 1", "method 1"], ["method 3", "method 4"])
+rt("columns_shared_noise_i32", lambda: channels_sharing_noise(2000, 12, 96), ["--columns", "on"],
+   ["version 4", "method 4 with several columns", "method 4 cross weights"], ["method 3"])
+rt("columns_shared_noise_gauge_i16_tiles", lambda: channels_sharing_noise(900, 20, 97, np.int16, gauge=True),
+   ["--columns", "on", "--block-height", "400", "--block-width", "8", "--segment-rows", "200"],
+   ["version 4", "method 4 cross weights", "method 4 columns with several segments"], ["method 3"])
+
+
+GOLDEN = os.path.join(HERE, "golden")
+
+
+@case
+def golden_v3_method3():
+    """Version-3 streams with method-3 tiles, written by the encoder before version 4 (which no longer writes method
+    3): decode.py and the CLI must both reproduce the saved input bit for bit."""
+    paths = sorted(glob.glob(os.path.join(GOLDEN, "v3_method3_*.dps")))
+    require(len(paths) >= 3, f"{GOLDEN}: expected the three v3_method3_*.dps streams, found {len(paths)}")
+    total = Counter()
+    for path in paths:
+        name = os.path.splitext(os.path.basename(path))[0]
+        with open(path, "rb") as f:
+            stream = f.read()
+        want = np.load(os.path.splitext(path)[0] + ".npy")
+        st = Counter()
+        got = D.decode(stream, st, strict=True)
+        require(stream[4] == 3 and st["version 3"] == 1, f"{name}: not a version-3 stream")
+        require(st["method 3"] > 0 and st["method 4"] == 0, f"{name}: no method-3 tile (has: {dict(st)})")
+        require(same_bits(got, want), f"{name}: decode.py does not reproduce the saved input")
+        ref = cli_decode(name, stream)
+        require(ref is not None, f"{name}: the CLI refuses it")
+        require(same_bits(ref, want), f"{name}: the CLI does not reproduce the saved input")
+        total.update(st)
+    return total, f"{len(paths)} streams"
+
 
 # floats, mode 1
 rt("f32_mode1", lambda: (das_float(300, 40, 40) * 1e-3).astype(np.float32), ["--abs-error", "0.01"], ["mode 1 (float32)"])
@@ -541,7 +590,7 @@ def corrupt_header_fields():
     """Header values section 1 lists as rejections, each with a valid header CRC."""
     s = base_stream()
     bad = {
-        "magic": (0, b"DASQ"), "version 0": (4, b"\0"), "version 4": (4, b"\4"), "dtype 6": (5, b"\6"),
+        "magic": (0, b"DASQ"), "version 0": (4, b"\0"), "version 5": (4, b"\5"), "dtype 6": (5, b"\6"),
         "int with mode 1": (6, b"\1"), "mode 4": (6, b"\4"), "block_height 0": (24, b"\0\0\0\0"),
         "block_width 0": (28, b"\0\0\0\0"), "tile area above 2^22": (24, struct.pack("<I", 1 << 22)),
         "abs_error NaN": (32, struct.pack("<d", float("nan"))), "abs_error -1": (32, struct.pack("<d", -1.0)),
@@ -597,7 +646,8 @@ def corrupt_fuzz_agrees_with_cli():
              compress("fz_m2", perturbed_f32()[:60, :12], []),
              compress("fz_v1", smooth_field(60, 12, 93).astype(np.float32), []),
              compress("fz_v3", noise_f32()[:60, :12], []),
-             compress("fz_v4", trunc_low_byte(smooth_field(60, 12, 94)), [])]
+             compress("fz_v4", trunc_low_byte(smooth_field(60, 12, 94)), []),
+             compress("fz_m4", channels_sharing_noise(60, 12, 95), ["--columns", "on"])]
     counts = Counter()
     for j in range(48):
         base = bases[j % len(bases)]
@@ -713,12 +763,18 @@ def parse_plane(data, R, C):
     """Split a predictive plane (section 3) into its fields, for re-emitting with emit_plane."""
     rd = D.Reader(data, 1)
     P = {"method": data[0], "lt": rd.u8(), "lx": rd.u8(), "bands": []}
-    columns = [(0, R, c, c + 1) for c in range(C)]
-    for (r0, r1, c0, c1) in columns if P["method"] == 3 else D.subbands(R, C, P["lt"], P["lx"])[0]:
-        mean, seg = rd.svarint(), rd.varint()
-        P["bands"].append([mean, seg, [D.read_predictor(rd) for _ in range(-(-(r1 - r0) // seg))]])
+    if P["method"] == 4:
+        for c in range(C if R else 0):
+            mean, seg = rd.svarint(), rd.varint()
+            P["bands"].append([mean, seg, [D.read_lpc(rd) for _ in range(-(-R // seg))]])
+        P["cross"] = [D.read_cross(rd, c) for c in range(1, C)]
+    else:
+        columns = [(0, R, c, c + 1) for c in range(C)]
+        for (r0, r1, c0, c1) in columns if P["method"] == 3 else D.subbands(R, C, P["lt"], P["lx"])[0]:
+            mean, seg = rd.svarint(), rd.varint()
+            P["bands"].append([mean, seg, [D.read_predictor(rd) for _ in range(-(-(r1 - r0) // seg))]])
     t0 = rd.pos
-    if data[0] in (2, 3):
+    if data[0] in (2, 3, 4):
         D.RansModel(rd)
     P["tables"] = data[t0:rd.pos]
     P["rc"] = rd.take(rd.varint())
@@ -728,29 +784,144 @@ def parse_plane(data, R, C):
 
 def emit_plane(P):
     out = bytearray([P["method"], P["lt"], P["lx"]])
-    for mean, seg, preds in P["bands"]:
-        out += svar(mean) + uvar(seg)
-        for shift, taps in preds:
-            out += bytes([len(taps), shift])
-            for dt, dc, coef in taps:
-                out += uvar(dt) + svar(dc) + svar(coef)
+    if P["method"] == 4:
+        out += emit_method4_headers(P["bands"], P["cross"])
+    else:
+        for mean, seg, preds in P["bands"]:
+            out += svar(mean) + uvar(seg)
+            for shift, taps in preds:
+                out += bytes([len(taps), shift])
+                for dt, dc, coef in taps:
+                    out += uvar(dt) + svar(dc) + svar(coef)
     return bytes(out + P["tables"] + uvar(len(P["rc"])) + P["rc"] + P["raw"])
 
 
-def agree_all(streams, strict_rejects=()):
-    """Every stream: decode.py and the CLI agree. Names in strict_rejects: decode.py's strict mode must refuse."""
+def emit_method4_headers(bands, cross):
+    """Method 4's column headers ([mean, seg, [(p, shift, a)]] per column) and cross section ((k, shift, w) for
+    columns 1..), written as given (no range checks: crafted tiles use it for out-of-range fields)."""
+    out = bytearray()
+    for mean, seg, preds in bands:
+        out += svar(mean) + uvar(seg)
+        for p, shift, a in preds:
+            out += bytes([p]) + (bytes([shift]) + b"".join(svar(v) for v in a) if p else b"")
+    for k, shift, w in cross:
+        out += bytes([k]) + (bytes([shift]) + b"".join(svar(v) for v in w) if k else b"")
+    return bytes(out)
+
+
+# A method-4 tile from its fields and residuals, coded here from the document's encoder notes (section 6.2): the
+# residuals are coded column by column with the leaking-sum contexts, against the given tables (ctx -> 128
+# frequencies summing to 1024; every symbol used in a context must have a nonzero frequency there).
+def residual_symbol(r):
+    """(symbol, raw field width, raw field) of residual r (section 6.2)."""
+    m = -r if r < 0 else r
+    k = m.bit_length()
+    if k == 0:
+        return 0, 0, 0
+    if k == 1:
+        return 1, 1, int(r < 0)
+    return 2 * k - 2 + ((m >> (k - 2)) & 1), k - 1, int(r < 0) | ((m & ((1 << (k - 2)) - 1)) << 1)
+
+
+def emit_tables(freqs):
+    out = bytearray(struct.pack("<Q", sum(1 << c for c in freqs)))
+    for c in sorted(freqs):
+        f = freqs[c]
+        nz = [i for i, v in enumerate(f) if v]
+        lo, hi = nz[0], nz[-1]
+        out += bytes([lo, hi]) + b"".join(uvar(v) for v in f[lo:hi + 1])
+    return bytes(out)
+
+
+def rans_encode(symbols, freqs):
+    """symbols: [(ctx, symbol)] in coding order -> the rANS stream of section 6.2 (two states, symbol i: state i % 2)."""
+    cums = {c: np.concatenate([[0], np.cumsum(f)]).tolist() for c, f in freqs.items()}
+    state = [1 << 16, 1 << 16]
+    words = []
+    for i in reversed(range(len(symbols))):
+        ctx, s = symbols[i]
+        f = freqs[ctx][s]
+        x = state[i & 1]
+        if x >= f << 22:
+            words.append(x & 0xFFFF)
+            x >>= 16
+        state[i & 1] = (x // f) * 1024 + x % f + cums[ctx][s]
+    words += [state[0] & 0xFFFF, state[0] >> 16, state[1] & 0xFFFF, state[1] >> 16]
+    return struct.pack(f"<{len(words)}H", *reversed(words))
+
+
+def method4_tile(bands, cross, res, freqs, lt=0, lx=0):
+    """res: R x C Python ints (i64), the coded residuals r[t][c]."""
+    R = len(res)
+    C = len(res[0]) if R else 0
+    symbols, acc, nbits = [], 0, 0
+    for c in range(C):
+        s = 0
+        for t in range(R):
+            r = res[t][c]
+            sym, width, field = residual_symbol(r)
+            symbols.append((D.context_of(s >> 4), sym))
+            acc |= field << nbits
+            nbits += width
+            s = s - (s >> 5) + min(abs(r), (1 << 32) - 1)
+    rc = rans_encode(symbols, freqs)
+    raw = acc.to_bytes((nbits + 7) // 8, "little")
+    return (bytes([4, lt, lx]) + emit_method4_headers(bands, cross) + emit_tables(freqs) + uvar(len(rc)) + rc
+            + raw)
+
+
+def method4_reference(bands, cross, res):
+    """The plane a method-4 tile decodes to, from the equations of section 3, one sample at a time in Python ints."""
+    W = D.wrap64
+    R, C = len(res), len(res[0])
+    u = [[0] * C for _ in range(R)]
+    x = [[0] * C for _ in range(R)]
+    for c in range(C):
+        k, ks, w = cross[c - 1] if c else (0, 0, [])
+        for t in range(R):
+            q = W(D.rounding(ks) + sum(w[j - 1] * u[t][c - j] for j in range(1, k + 1))) >> ks if k else 0
+            u[t][c] = W(res[t][c] + q)
+        mean, seg, preds = bands[c]
+        col = []
+        for t in range(R):
+            p, sh, a = preds[t // seg]
+            if p == 0:
+                pred = 0
+            elif t >= p:
+                pred = W(D.rounding(sh) + sum(a[i - 1] * col[t - i] for i in range(1, p + 1))) >> sh
+            else:
+                pred = col[t - 1] if t > 0 else 0
+            col.append(W(pred + u[t][c]))
+            x[t][c] = W(col[t] + mean)
+    return np.array(x, dtype=np.int64).reshape(R, C)
+
+
+def stream_header(dtype, mode, rows, cols, bh, bw, step, version=4):
+    """A header of section 1 (the tiles, index and CRCs come from with_tiles). step: bytes of the step field."""
+    code = {"int16": 1, "uint16": 2, "int32": 3, "float32": 4, "float64": 5}[dtype]
+    return (b"DASP" + bytes([version, code, mode, 0]) + struct.pack("<QQIId", rows, cols, bh, bw, 0.0) + step
+            + bytes(4))
+
+
+def agree_all(streams, strict_rejects=(), all_valid=False):
+    """Every stream: decode.py and the CLI agree. Names in strict_rejects: decode.py's strict mode must refuse.
+    With all_valid, every stream must be decoded by both (identically) and accepted by strict decode.py."""
     counts = Counter()
     for name, stream in streams.items():
         try:
-            counts[agree(name.replace(" ", "_").replace("/", "_"), stream)] += 1
+            counts[agree(name.replace(" ", "_").replace("/", "_").replace(",", ""), stream)] += 1
         except CaseFailure as e:
             raise CaseFailure(f"{name}: {e}")
+        if all_valid:
+            require(D.decode(stream, Counter(), strict=True) is not None, f"{name}: strict decode.py refuses it")
         if name in strict_rejects:
             try:
                 D.decode(stream, Counter(), strict=True)
             except D.CorruptStream:
                 continue
             raise CaseFailure(f"{name}: strict decode.py accepts it")
+    if all_valid:
+        require(counts["both decode it identically"] == len(streams), f"not all decoded by both: {dict(counts)}")
     return None, ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
 
 
@@ -771,7 +942,8 @@ def crafted_header_rules():
 def crafted_trailing_bytes():
     """Bytes the encoder never writes after a raw plane, a raw bit stream or a range-coder stream."""
     out = {}
-    for tag, arr, opts in (("method 2", das_int(60, 12, 121), []), ("method 1", das_int(60, 12, 121), ["--adaptive"])):
+    for tag, arr, opts in (("method 2", das_int(60, 12, 121), []), ("method 1", das_int(60, 12, 121), ["--adaptive"]),
+                           ("columns", channels_sharing_noise(60, 12, 121), ["--columns", "on"])):
         s = compress("ct", arr, opts)
         (p,) = tiles_of(s)
         P = parse_plane(p, 60, 12)
@@ -802,11 +974,12 @@ def crafted_wide_planes():
                            ("int32 E=1", das_int(50, 8, 124), ["--abs-error", "1"]),
                            ("uint16 E=1000", das_int(50, 8, 124, amp=3000, dtype=np.uint16, offset=30000), ["--abs-error", "1000"]),
                            ("float32 mode 1", das_float(50, 8, 125).astype(np.float32), ["--abs-error", "1"]),
-                           ("float32 mode 3 variant 0", v0, None)):
+                           ("float32 mode 3 variant 0", v0, None),
+                           ("int32 columns", channels_sharing_noise(50, 8, 124), ["--columns", "on"])):
         s = compress("cw", arr, opts) if opts is not None else arr
         (p,) = tiles_of(s)
         off = 1 if s[6] == 3 else 0
-        require(p[off] in (1, 2, 3), f"{tag}: not a predictive plane")
+        require(p[off] in (1, 2, 3, 4), f"{tag}: not a predictive plane")
         P = parse_plane(p[off:], 50, 8)
         for delta in (40000, 1 << 31, 1 << 40, 1 << 62, -(1 << 62), (1 << 63) - 1):
             bands = [list(b) for b in P["bands"]]
@@ -848,19 +1021,168 @@ def crafted_mode2():
 
 @case
 def crafted_method3():
-    """Method 3 tiles: wavelet levels (refused), a 2-D plane's bands read as columns, version 1 and 2 headers."""
-    s = compress("c3", channels_apart(40, 9, 127), ["--columns", "on"])
+    """Method 3 tiles (of a golden stream: the encoder no longer writes method 3): wavelet levels (refused), a 2-D
+    plane's bands read as columns, a method-3 plane read as method 2 or 4, version 1 and 2 headers."""
+    with open(os.path.join(GOLDEN, "v3_method3_i32.dps"), "rb") as f:
+        s = f.read()
     (t,) = tiles_of(s)
     require(t[0] == 3, "the crafted case needs a method-3 tile")
     out = {f"lt = {lt}, lx = {lx}": with_tiles(s, [t[:1] + bytes([lt, lx]) + t[3:]]) for lt, lx in ((1, 0), (0, 1))}
     out["truncated column headers"] = with_tiles(s, [t[:3 + 9 * 4 - 1]])
     out["in a version-1 header"] = patch(s, 4, b"\1")
     out["in a version-2 header"] = patch(s, 4, b"\2")
-    two_d = compress("c3_2d", channels_apart(40, 9, 127), ["--columns", "off"])
+    out["in a version-4 header"] = patch(s, 4, b"\4")
+    two_d = compress("c3_2d", np.load(os.path.join(GOLDEN, "v3_method3_i32.npy")), ["--columns", "off"])
     (t2,) = tiles_of(two_d)
     out["a method-2 plane marked method 3"] = with_tiles(two_d, [b"\3" + t2[1:]])
     out["a method-3 plane marked method 2"] = with_tiles(s, [b"\2" + t[1:]])
+    out["a method-3 plane marked method 4"] = with_tiles(s, [b"\4" + t[1:]])
     return agree_all(out)
+
+
+def method4_fields(rng, R, C, wild):
+    """Random method-4 fields: column headers, cross section, residuals, tables (one per context, all symbols
+    possible). wild: full-range coefficients, shifts, means and residuals (the plane wraps); else a stable
+    predictor and moderate residuals (values that fit an int32)."""
+    bands, cross = [], []
+    for c in range(C):
+        seg = int(rng.integers(1, R + 3))
+        preds = []
+        for _ in range(-(-R // seg)):
+            if wild:
+                p = int(rng.choice([0, 1, 2, 5, 64, int(rng.integers(0, 65))]))
+                sh = int(rng.choice([0, 1, 30, int(rng.integers(0, 31))]))
+                a = [int(rng.choice([1 << 20, -(1 << 20), int(rng.integers(-(1 << 20), (1 << 20) + 1))])) for _ in range(p)]
+            else:
+                p = int(rng.choice([0, 1, 2, 3, 64]))
+                sh = 0 if p == 1 and rng.random() < 0.5 else int(rng.integers(8, 21))
+                gains = {0: [], 1: [1.0 if sh == 0 else 0.9], 2: [0.6, 0.3], 3: [1.2, -0.5, 0.2], 64: [0.5 / 64] * 64}[p]
+                a = [int(round(g * (1 << sh))) for g in gains]
+            preds.append((p, sh, a))
+        bands.append([int(rng.integers(-(1 << 62), 1 << 62)) if wild else int(rng.integers(-5000, 5000)), seg, preds])
+    for c in range(1, C):
+        if wild:
+            k = int(rng.choice([0, min(c, 64), int(rng.integers(0, min(c, 64) + 1))]))
+            sh = int(rng.choice([0, 30, int(rng.integers(0, 31))]))
+            w = [int(rng.choice([1 << 20, -(1 << 20), int(rng.integers(-(1 << 20), (1 << 20) + 1))])) for _ in range(k)]
+        else:
+            k = int(rng.integers(0, min(c, 3) + 1))
+            sh = int(rng.integers(0, 16))
+            w = [int(round(g * (1 << sh))) for g in (0.5, -0.25, 0.125)[:k]]
+        cross.append((k, sh, w))
+    if wild:
+        pick = [0, 1, -1, (1 << 62), -(1 << 63), (1 << 63) - 1, (1 << 31) + 5, -(1 << 40)]
+        res = [[int(rng.choice(pick)) if rng.random() < 0.1 else int(rng.integers(-(1 << 20), 1 << 20))
+                for _ in range(C)] for _ in range(R)]
+    else:
+        res = [[int(v) for v in row] for row in np.round(rng.normal(0, 300, (R, C)) * rng.random((R, 1))).astype(np.int64)]
+    freqs = {}
+    for ctx in range(64):
+        f = 1 + rng.multinomial(1024 - 128, rng.dirichlet(np.full(128, 0.3)))
+        freqs[ctx] = [int(v) for v in f]
+    return bands, cross, res, freqs
+
+
+@case
+def crafted_method4():
+    """Method-4 tiles coded here from the document: decode.py must give the plane of the equations of section 3
+    (computed sample by sample) and the CLI the same output: wrapping sums at full-range coefficients, shifts 0 and
+    30, orders 0 to 64 with the rows before the order, segments, k up to min(c, 64); method 4 in older versions."""
+    rng = np.random.default_rng(131)
+    out, plane_checked = {}, 0
+    for tag, R, C, wild, dtype, mode, step in (
+            ("stable, int32", 150, 9, False, "int32", 0, struct.pack("<Q", 1)),
+            ("stable, int16 step 3", 80, 5, False, "int16", 0, struct.pack("<Q", 3)),
+            ("wild, float64 mode 1", 40, 70, True, "float64", 1, struct.pack("<d", 1.0)),
+            ("wild, 1 column", 90, 1, True, "float64", 1, struct.pack("<d", 1.0)),
+            ("wild, 3 columns", 70, 3, True, "float64", 1, struct.pack("<d", 0.5))):
+        bands, cross, res, freqs = method4_fields(rng, R, C, wild)
+        tile = method4_tile(bands, cross, res, freqs)
+        want = method4_reference(bands, cross, res)
+        st = Counter()
+        got = D.decode_plane(tile, R, C, "i32", st)
+        require(np.array_equal(got, want), f"{tag}: decode.py's plane differs from the equations "
+                f"({np.count_nonzero(got != want)} of {R * C} samples)")
+        require(st["method 4"] == 1, f"{tag}: not decoded as method 4")
+        plane_checked += 1
+        if step == struct.pack("<Q", 1):  # lossless: the plane must fit the type (section 2)
+            info = np.iinfo(D.NP_DTYPE[dtype])
+            require(want.min() >= info.min and want.max() <= info.max, f"{tag}: the stable plane leaves {dtype}")
+        out[tag] = with_tiles(stream_header(dtype, mode, R, C, R, C, step), [tile])
+        if tag == "stable, int32":
+            for v in (1, 2, 3):
+                out[f"{tag}, in a version-{v} header"] = with_tiles(stream_header(dtype, mode, R, C, R, C, step, v), [tile])
+    _, summary = agree_all(out, all_valid=True)
+    return None, f"{plane_checked} planes as the equations, {summary}"
+
+
+@case
+def crafted_method4_hostile():
+    """Method-4 tiles with a field out of range, or too short for what they claim: decode.py and the CLI refuse."""
+    rng = np.random.default_rng(132)
+    step1 = struct.pack("<Q", 1)
+
+    def stream(bands, cross, res, freqs, R, C, cut=None, lt=0, lx=0, hdr=None):
+        t = method4_tile(bands, cross, res, freqs, lt, lx)
+        return with_tiles(hdr or stream_header("int32", 0, R, C, R, C, step1), [t[:cut] if cut is not None else t])
+    R, C = 2, 2
+    freqs = {0: [1024] + [0] * 127}  # every residual 0 (context 0): the smallest valid tile
+    zero = [[0] * C for _ in range(R)]
+    base = [[5, 1, [(0, 0, [])] * 2], [-3, 2, [(1, 0, [1])]]]
+    ok_cross = [(1, 1, [1])]
+    good = stream(base, ok_cross, zero, freqs, R, C)
+    st = Counter()
+    require(same_bits(D.decode(good, st), np.array([[5, -3], [5, -3]], np.int32)) and st["method 4 cross weights"],
+            "the baseline 2 x 2 method-4 tile does not decode to its means")
+    bad = {}
+
+    def with_pred(c, i, pred):
+        b = [[m, s, list(p)] for m, s, p in base]
+        b[c][2][i] = pred
+        return b
+    bad["wavelet lt = 1"] = stream(base, ok_cross, zero, freqs, R, C, lt=1)
+    bad["wavelet lx = 1"] = stream(base, ok_cross, zero, freqs, R, C, lx=1)
+    bad["order 65"] = stream(with_pred(1, 0, (65, 0, [1] * 65)), ok_cross, zero, freqs, R, C)
+    bad["order 255"] = stream(with_pred(0, 1, (255, 0, [0] * 255)), ok_cross, zero, freqs, R, C)
+    bad["predictor shift 31"] = stream(with_pred(0, 0, (1, 31, [1])), ok_cross, zero, freqs, R, C)
+    bad["coefficient 2^20 + 1"] = stream(with_pred(1, 0, (2, 3, [1, (1 << 20) + 1])), ok_cross, zero, freqs, R, C)
+    bad["coefficient -2^20 - 1"] = stream(with_pred(1, 0, (1, 3, [-(1 << 20) - 1])), ok_cross, zero, freqs, R, C)
+    bad["seg 0"] = stream([base[0], [-3, 0, []]], ok_cross, zero, freqs, R, C)
+    bad["seg 2^32"] = stream([base[0], [-3, 1 << 32, [(0, 0, [])]]], ok_cross, zero, freqs, R, C)
+    bad["k 2 > c = 1"] = stream(base, [(2, 1, [1, 1])], zero, freqs, R, C)
+    bad["cross shift 31"] = stream(base, [(1, 31, [1])], zero, freqs, R, C)
+    bad["cross weight 2^20 + 1"] = stream(base, [(1, 0, [(1 << 20) + 1])], zero, freqs, R, C)
+    bad["cross weight -2^20 - 1"] = stream(base, [(1, 0, [-(1 << 20) - 1])], zero, freqs, R, C)
+    n_head = len(emit_method4_headers(base, []))
+    for cut in (1, 2, 3):  # k, shift, the weight: the tile ends inside the cross section
+        bad[f"cross section cut after {cut - 1} of its 3 bytes"] = stream(base, ok_cross, zero, freqs, R, C, cut=3 + n_head + cut - 1)
+    bad["no cross section, tables or coder streams"] = stream(base, ok_cross, zero, freqs, R, C, cut=3 + n_head)
+    # 66 columns: k = 65 <= c at column 65, but above 64 (k = 64 there is valid)
+    C66 = 66
+    b66 = [[0, 2, [(0, 0, [])]] for _ in range(C66)]
+    z66 = [[0] * C66 for _ in range(R)]
+    x66 = [(0, 0, [])] * (C66 - 2)
+    ok66 = stream(b66, x66 + [(64, 0, [1] * 64)], z66, freqs, R, C66)
+    require(D.decode(ok66).shape == (R, C66), "the 66-column baseline does not decode")
+    bad["k 65 > 64 at column 65"] = stream(b66, x66 + [(65, 0, [1] * 65)], z66, freqs, R, C66)
+    # far more columns than the tile's bytes can describe (2 x 2^21 int32: the output claim itself is allowed)
+    wide = stream_header("int32", 0, 2, 1 << 21, 2, 1 << 21, step1)
+    bad["2^21 columns in a 2-column tile"] = with_tiles(wide, [good_tile(good)])
+    # more segments than bytes: 2^22 rows, seg 1
+    tall = stream_header("int32", 0, 1 << 22, 1, 1 << 22, 1, step1)
+    bad["2^22 one-row segments in a short tile"] = with_tiles(tall, [bytes([4, 0, 0]) + svar(0) + uvar(1) + bytes(60)])
+    for what, st_ in bad.items():
+        must_reject(what.replace(" ", "_").replace("^", "").replace(",", ""), st_, what)
+    # accepted by both: the baseline, the 66-column baseline
+    for what, st_ in {"2 x 2 baseline": good, "66 columns, k = 64 at column 65": ok66}.items():
+        require(agree(what.replace(" ", "_").replace(",", ""), st_) == "both decode it identically",
+                f"{what}: decode.py and the CLI do not both decode it")
+    return None, f"{len(bad)} refused by both, 2 decoded by both"
+
+
+def good_tile(stream):
+    (t,) = tiles_of(stream)
+    return t
 
 
 @case
@@ -926,14 +1248,15 @@ def init(cli, tmp):
 SHARED = [(shared_case(p).__name__, shared_case(p)) for p in shared_files()]
 
 # what the document defines, for the coverage summary
-EXPECTED = (["version 1", "version 2", "version 3"]
+EXPECTED = (["version 1", "version 2", "version 3", "version 4"]
             + [f"mode 0 ({t})" for t in ("int16", "uint16", "int32")]
             + [f"mode {m} ({t})" for m in (1, 2, 3) for t in ("float32", "float64")]
             + ["mode 0 with step > 1", "mode 2 form 0 (scaled)", "mode 2 form 1 (mode-3 form)", "mode 2 exceptions",
                "mode 2 tiles with a nonzero correction plane", "mode 2 float32 scale not a float32 value"]
             + [f"mode 3 variant {v} ({t})" for v in range(5) for t in ("float32", "float64")]
             + [f"mode 3 variant {v} predictor {p}" for v in (1, 4) for p in range(5)]
-            + ["method 0", "method 1", "method 2", "method 3", "method 3 with several columns"]
+            + ["method 0", "method 1", "method 2", "method 3", "method 3 with several columns", "method 4",
+               "method 4 with several columns", "method 4 cross weights"]
             + [f"byte sequence form {f}" for f in range(3)]
             + ["one-channel tiles", "subbands with several segments", "one-column subbands (C == 1 contexts)",
                "method 1 escape (k >= 31)", "raw field wider than 32 bits"])

@@ -1,4 +1,4 @@
-"""An independent decoder of the daspack array stream (format versions 1 and 2), written from docs/format.md
+"""An independent decoder of the daspack array stream (format versions 1 to 4), written from docs/format.md
 (sections 1-7) alone, in pure Python + numpy (plus the `zstandard` package for mode-3 variant 2).
 
     decode(stream_bytes, stats=None, strict=False) -> numpy array (rows x cols, dtype of the stream)
@@ -117,7 +117,7 @@ def parse_header(buf):
         fail("bad magic")
     h = {}
     h["version"] = rd.u8()
-    if h["version"] not in (1, 2, 3):
+    if h["version"] not in (1, 2, 3, 4):
         fail(f"unknown version {h['version']}")
     dt = rd.u8()
     if dt not in DTYPES:
@@ -648,7 +648,7 @@ def decode_plane(data, R, C, kind, st):
         if len(data) < 1 + R * C * size or (STRICT and len(data) != 1 + R * C * size):
             fail("raw tile of the wrong length")
         return np.frombuffer(data, dtype=fmt, count=R * C, offset=1).astype(np.int64).reshape(R, C)
-    if method not in (1, 2, 3):
+    if method not in (1, 2, 3, 4):
         fail(f"unknown method {method}")
     # The raw kind only says how method 0 stores the integers: a predictive plane holds i64 values, and the reference
     # decoder takes them as they are (no range check against the raw kind; see the mode-specific checks instead).
@@ -706,6 +706,10 @@ def decode_predictive(data, R, C, method, st):
     if lt > 16 or lx > 16:
         fail("more than 16 wavelet levels")
     st[f"wavelet lt={lt} lx={lx}"] += 1
+    if method == 4:
+        if lt or lx:
+            fail("method 4 with wavelet levels")
+        return decode_method4(rd, R, C, st)
     if method == 3:
         # one subband per column, no wavelet
         if lt or lx:
@@ -750,6 +754,135 @@ def decode_predictive(data, R, C, method, st):
         plane[r0:r1, c0:c1] = x + np.int64(wrap64(mean))
     inverse_wavelet(plane, levels, lt, lx)
     return plane
+
+
+# ---------------------------------------------------------------------------------------------- method 4
+
+
+def read_weights(rd, n, what):
+    """(n, shift, [v_1 .. v_n]): after a count n read by the caller, nothing if n = 0, else the shift (<= 30) and
+    n svarints of magnitude <= 2^20."""
+    if n == 0:
+        return 0, 0, []
+    shift = rd.u8()
+    if shift > 30:
+        fail(f"method 4 {what} shift {shift} above 30")
+    v = [rd.svarint() for _ in range(n)]
+    if any(abs(a) > 1 << 20 for a in v):
+        fail(f"method 4 {what} beyond 2^20")
+    return n, shift, v
+
+
+def read_lpc(rd):
+    """A method-4 predictor: (order p, shift, [a_1 .. a_p]) with a_i weighing x[t - i]."""
+    p = rd.u8()
+    if p > 64:
+        fail(f"method 4 predictor order {p} above 64")
+    return read_weights(rd, p, "predictor coefficient")
+
+
+def read_cross(rd, c):
+    """Column c's cross weights: (k, shift, [w_1 .. w_k]) with w_j weighing column c - j."""
+    k = rd.u8()
+    if k > min(c, 64):
+        fail(f"method 4 column {c} weighs {k} columns (at most min(c, 64))")
+    return read_weights(rd, k, "cross weight")
+
+
+def rounding(shift):
+    return (1 << (shift - 1)) if shift > 0 else 0
+
+
+def decode_method4(rd, R, C, st):
+    """Method 4 (section 3): columns along time, each residual first predicted from the columns before it."""
+    if C > 1:
+        st["method 4 with several columns"] += 1
+    ncols = C if R > 0 else 0
+    # every column header takes at least 3 bytes (mean, seg, one predictor's order) and every cross entry 1 (k):
+    # refuse a column count the tile cannot describe before reserving anything per column
+    if ncols and 3 * ncols + (C - 1) > rd.left():
+        fail(f"{C} columns in a tile of {rd.left()} bytes left")
+    means, segs, preds = [], [], []
+    for c in range(ncols):
+        means.append(rd.svarint())
+        seg = rd.varint()
+        if not 1 <= seg < 1 << 32:
+            fail("segment rows outside 1..2^32-1")
+        npred = -(-R // seg)
+        if npred > rd.left():  # a predictor takes at least one byte
+            fail("more predictors than bytes left")
+        pc = [read_lpc(rd) for _ in range(npred)]
+        if npred > 1:
+            st["method 4 columns with several segments"] += 1
+        n0 = sum(1 for p, _, _ in pc if p == 0)
+        if n0:
+            st["method 4 order-0 predictors"] += n0
+        segs.append(seg)
+        preds.append(pc)
+    cross = [(0, 0, [])] + [read_cross(rd, c) for c in range(1, C)]
+    if any(k for k, _, _ in cross):
+        st["method 4 cross weights"] += 1
+    model = RansModel(rd)
+    rc_len = rd.varint()
+    rc = rd.take(rc_len)
+    raw = BitReader(rd.rest())
+    model.start(rc, raw)
+    # entropy decoding: column by column, each from row 0; the context follows a leaking sum of magnitudes
+    dec = model.residual
+    u = np.zeros((R, C), dtype=np.int64)
+    for c in range(ncols):
+        col = [0] * R
+        s = 0
+        for t in range(R):
+            r = dec(context_of(s >> 4))
+            col[t] = r
+            m = -r if r < 0 else r
+            s = s - (s >> 5) + (m if m < M32 else M32)
+        u[:, c] = col
+    model.finish()
+    raw.finish()
+    if ncols == 0:
+        return u
+    with np.errstate(over="ignore"):
+        # u[t][c] = r[t][c] + q, q from the k columns before c at the same row (already turned into u)
+        for c in range(1, C):
+            k, shift, w = cross[c]
+            if k:
+                acc = np.full(R, rounding(shift), dtype=np.int64)
+                for j, wj in enumerate(w, 1):
+                    acc += np.int64(wj) * u[:, c - j]
+                u[:, c] += acc >> shift
+        x = reconstruct_lpc(u, segs, preds)
+        return x + np.array([wrap64(m) for m in means], dtype=np.int64)[None, :]
+
+
+def reconstruct_lpc(u, segs, preds):
+    """x[t] = pred + u[t] per column (section 3, method 4), a row at a time for all columns at once."""
+    R, C = u.shape
+    P = max((p for pc in preds for p, _, _ in pc), default=0)
+    if P == 0:
+        return u.copy()
+    starts = {}  # row -> [(column, predictor)] of the segments starting there
+    for c in range(C):
+        for i, pr in enumerate(preds[c]):
+            starts.setdefault(i * segs[c], []).append((c, pr))
+    xs = np.zeros((P + R, C), dtype=np.int64)  # xs[P + t] = x[t]; the P rows before are 0 (never read by the LPC)
+    A = np.zeros((P, C), dtype=np.int64)  # A[P - i][c] = a_i of column c's current segment (xs window row P - i)
+    order = np.zeros(C, dtype=np.int64)
+    shift = np.zeros(C, dtype=np.int64)
+    rnd = np.zeros(C, dtype=np.int64)
+    with np.errstate(over="ignore"):
+        for t in range(R):
+            for c, (p, sh, a) in starts.get(t, ()):
+                A[:, c] = 0
+                if p:
+                    A[P - p:, c] = a[::-1]
+                order[c], shift[c], rnd[c] = p, sh, rounding(sh)
+            lpc = (rnd + (A * xs[t:t + P]).sum(axis=0)) >> shift
+            prev = xs[P + t - 1]  # x[t-1], 0 for t = 0
+            pred = np.where(order == 0, 0, np.where(t >= order, lpc, prev))
+            xs[P + t] = pred + u[t]
+    return xs[P:]
 
 
 # ---------------------------------------------------------------------------------------------- section 4

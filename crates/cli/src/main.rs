@@ -125,8 +125,9 @@ pub struct CodecArgs {
     /// Use exactly the given orders instead of choosing the predictor per tile.
     #[arg(long)]
     pub no_auto: bool,
-    /// Predict each channel apart along time, with its tile's shared entropy tables: on, off, or auto (a trial
-    /// decides for arrays of 8 to 64 channels). Streams that use it are version 3
+    /// Predict each channel apart along time, then from the channels before it (their shared noise), with its tile's
+    /// shared entropy tables: on, off, or auto (a trial decides for arrays of 8 to 64 channels). Streams that use it
+    /// are version 4
     #[arg(long, value_enum, default_value_t = Columns::Auto)]
     pub columns: Columns,
 }

@@ -77,8 +77,8 @@ pub struct Params {
     pub abs_error: f64,
     /// Worker threads; 0 uses rayon's global pool. The output does not depend on it.
     pub threads: usize,
-    /// Predict every channel of a tile apart, along time, with the tile's shared entropy tables (tile method 3,
-    /// stream version 3): `Some(true)` always, `Some(false)` never, `None` as a trial on the array decides (arrays
+    /// Predict every channel of a tile apart, along time, then from the channels before it, with the tile's shared
+    /// entropy tables (tile method 4, stream version 4): `Some(true)` always, `Some(false)` never, `None` as a trial on the array decides (arrays
     /// of 8 to 64 channels, with `auto`, automatic tile widths, static tables and no wavelet).
     pub columns: Option<bool>,
 }
@@ -319,9 +319,10 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
     let tiles: Vec<Vec<u8>> = coded.into_iter().map(Option::unwrap_or_default).collect();
     let header = Header {
         // Each stream has the lowest version that has what it uses (version 2 added lossless floats, version 3 tile
-        // method 3), so that older decoders read every stream they can.
+        // method 3, version 4 method 4, which replaced method 3 in the encoder), so that older decoders read every
+        // stream they can.
         version: if columns {
-            3
+            4
         } else if matches!(elems, Elements::Exact(_)) {
             2
         } else {
@@ -347,16 +348,17 @@ const COLUMN_TRIAL_COLS: std::ops::RangeInclusive<usize> = 8..=64;
 /// HDF5 benchmark writes, tried on 512 rows, took columns where 2-D tiles code 0.3-0.7 % smaller in three chunks of
 /// four; tried whole, each takes the smaller.)
 const COLUMN_TRIAL_WHOLE_ROWS: usize = 2048;
-/// Fewest rows of the trial's band. (optodas, 5000 rows, is tried on 625 and takes columns, as when tried on 1024
-/// or whole; 0.51-0.52 of the integer median's compression speed with a 1024-row band.)
-const COLUMN_TRIAL_BAND_ROWS: usize = 512;
+/// Fewest rows of the trial's band. (optodas, 5000 rows, is tried on 384 and takes columns, as when tried on 625,
+/// 1024 or whole; with method 4's costlier columns the trial took 2.3 ms of optodas's 8.2 on 625 rows, 1.9 on 384.
+/// The corpus' three arrays that reach the trial make the same choices, f32int on 625 rows, sentek on 1146.)
+const COLUMN_TRIAL_BAND_ROWS: usize = 384;
 /// The trial band's share of a long tile row, 1 / this.
-const COLUMN_TRIAL_SHARE: usize = 8;
+const COLUMN_TRIAL_SHARE: usize = 16;
 
 /// A tile's first row, first column, rows and columns.
 type Region = (usize, usize, usize, usize);
 
-/// How a region is coded: as 2-D planes or by columns (tile method 3), choosing predictors by the residual energy of
+/// How a region is coded: as 2-D planes or by columns (tile method 4), choosing predictors by the residual energy of
 /// their fit or (2-D only) by a prediction pass per candidate (see `TileConfig`).
 #[derive(Clone, Copy, Debug)]
 struct Way {

@@ -23,6 +23,10 @@ pub(crate) const METHOD_PREDICTIVE_STATIC: u8 = 2;
 /// predictor along time and one-channel contexts, while the tile's channels share one set of tables (stream
 /// version 3).
 pub(crate) const METHOD_COLUMNS_STATIC: u8 = 3;
+/// As [`METHOD_COLUMNS_STATIC`], with each column's residuals predicted from those of the columns before it at the
+/// same time sample, bare-coefficient predictors and leaky-sum contexts (stream version 4; the encoder writes it in
+/// place of method 3).
+pub(crate) const METHOD_COLUMNS_CROSS: u8 = 4;
 /// Largest wavelet depth a stream may ask for.
 pub(crate) const MAX_LEVELS: u8 = 16;
 /// Samples used to fit one predictor.
@@ -41,6 +45,25 @@ const ESTIMATE_SAMPLES: usize = 1 << 14;
 const ESTIMATE_RUN: usize = 1024;
 /// Fractional bits of the quantised predictor coefficients.
 const COEF_SHIFT: u8 = 14;
+/// Fewest fractional bits a method-4 column predictor is tried with (from [`COEF_SHIFT`] down).
+const MIN_COLUMN_SHIFT: u8 = 8;
+/// Most columns before it a method-4 column weighs (the format allows 64). optodas, whose later columns take 40 or
+/// more when allowed, codes in 260873 bytes with 64, 261223 with 32 and 263282 with 16 (fitted on 4096 rows).
+const CROSS_MAX_COLUMNS: usize = 32;
+/// Rows the cross-channel weights of a method-4 tile are fitted on, at most. Bytes with 4096, 2048 and 1024 rows
+/// (weighing up to 64 columns):
+/// optodas 260873, 260941, 261203; f32int 127094, 127104, 127097; sentek 566773, 567039, 567472 (2048: 0.3 ms less
+/// of optodas's 7 ms).
+const CROSS_FIT_ROWS: usize = 2048;
+/// Method 4's context sum loses `1 / 2^LEAK_SHIFT` of itself per sample (it averages the magnitudes over about 32
+/// samples, against the 8 of methods 2 and 3's one-channel contexts); its context is that of `sum >> LEAK_SCALE`.
+/// Bytes with leak shifts 3, 4, 5 and 6 (scale 3; 4, 5 and 6 with scale 4): optodas 261068, 260937, 260852 (260826),
+/// 260848 (260820); f32int 127367, 127221, 127201 (127201), 127318; sentek 568129, 567233, 566918 (566911),
+/// 566720 (566711).
+const LEAK_SHIFT: u32 = 5;
+const LEAK_SCALE: u32 = 4;
+/// Bits a cross-channel weight is reckoned to cost when choosing how many columns to weigh (mostly one varint byte).
+const CROSS_COEF_BITS: f64 = 9.0;
 
 /// How raw tiles store one integer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,7 +115,7 @@ pub(crate) struct TileConfig {
     /// Rows per predictor segment (0 = one per subband).
     pub segment_rows: usize,
     pub raw: RawKind,
-    /// Code a tile of several columns by [`METHOD_COLUMNS_STATIC`] (static tables and no wavelet only; a constant
+    /// Code a tile of several columns by [`METHOD_COLUMNS_CROSS`] (static tables and no wavelet only; a constant
     /// tile keeps the single band that codes it for free).
     pub columns: bool,
     /// A trial coding (the codec's column trial, the float variants' trial): choose among candidate predictors by
@@ -126,6 +149,13 @@ pub(crate) struct Scratch {
     /// Residuals and contexts of a block of rows, computed before the block is coded.
     residuals: Vec<i64>,
     contexts: Vec<u8>,
+    /// Method 4: the columns' residuals from their own predictions, column-major.
+    column_residuals: Vec<i64>,
+    /// Method 4: the tile, column-major.
+    column: Vec<i64>,
+    /// Method 4: the columns' residuals as i32 (when they fit), and the cross predictions' i32 sums.
+    column_residuals32: Vec<i32>,
+    cross_sums: Vec<i32>,
     /// Bytes of the tiles coded with this scratch (since the caller last set it to 0) that do not grow with the
     /// number of samples: method, predictors, entropy tables. The channel trial scales the rest of a band's coding
     /// to the whole tile row (see `choose_channel_tiles`).
@@ -241,6 +271,7 @@ fn estimate_cost(
 }
 
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn choose_predictor(
     v: &Values,
     rows: usize,
@@ -249,6 +280,7 @@ fn choose_predictor(
     range: Range<usize>,
     scratch: &mut Vec<i64>,
     by_energy: bool,
+    compact: bool,
 ) -> Predictor {
     let x = v.x;
     // A constant band (the all-zero correction plane of exactly scaled floats, a flat-lined channel) is predicted
@@ -312,12 +344,35 @@ fn choose_predictor(
         } else {
             sets.iter().map(|set| fit(set)).collect()
         };
+        // Method 4 writes bare coefficients, each worth its varint's bytes; the older methods write each tap with
+        // its offsets.
+        let cost_of = |p: &Predictor| {
+            let e = g.residual_energy(p)?;
+            let coef_bits = if compact {
+                8.0 * p.taps.iter().map(|t| svarint_len(t.coef as i64)).sum::<usize>() as f64
+            } else {
+                24.0 * p.taps.len() as f64
+            };
+            Some(n / 2.0 * e.max(0.25).log2() + coef_bits)
+        };
         let mut best = (f64::INFINITY, Predictor::zero());
         for p in fitted {
-            let Some(e) = g.residual_energy(&p) else { continue };
-            let cost = n / 2.0 * e.max(0.25).log2() + 24.0 * p.taps.len() as f64;
-            if cost < best.0 {
-                best = (cost, p);
+            if let Some(cost) = cost_of(&p) {
+                if cost < best.0 {
+                    best = (cost, p);
+                }
+            }
+        }
+        if compact && !best.1.taps.is_empty() {
+            // Then the precision of the chosen order that costs least: coarser coefficients are shorter but
+            // predict worse.
+            for shift in (MIN_COLUMN_SHIFT..COEF_SHIFT).rev() {
+                let p = requantise(&best.1, shift);
+                if let Some(cost) = cost_of(&p) {
+                    if cost < best.0 {
+                        best = (cost, p);
+                    }
+                }
             }
         }
         return best.1;
@@ -333,9 +388,9 @@ fn choose_predictor(
     best.1
 }
 
-/// Writes method 1 or 2 into `out` and returns the length of its part that does not grow with the samples (all
-/// but the entropy-coded and raw bits); `None` when the tile cannot use it (never, today, but kept for future
-/// limits).
+/// Writes method 1 or 2 (or, for a tile coded by columns, method 4) into `out` and returns the length of its part
+/// that does not grow with the samples (all but the entropy-coded and raw bits); `None` when the tile cannot use it
+/// (never, today, but kept for future limits).
 #[inline(always)]
 fn encode_predictive(
     x: &[i64],
@@ -345,16 +400,18 @@ fn encode_predictive(
     out: &mut Vec<u8>,
     scratch: &mut Scratch,
 ) -> Option<usize> {
-    let Scratch { mags, pred, symbols, estimate, narrow_copy, residuals, contexts, .. } = scratch;
     let columns = cfg.columns
         && cfg.entropy == Entropy::Static
         && cfg.lt == 0
         && cfg.lx == 0
         && cols > 1
         && x.first().is_some_and(|&v0| x.iter().any(|&v| v != v0));
+    if columns {
+        return encode_columns(x, rows, cols, cfg, out, scratch);
+    }
+    let Scratch { mags, pred, symbols, estimate, narrow_copy, residuals, contexts, .. } = scratch;
     out.push(match cfg.entropy {
         Entropy::Adaptive => METHOD_PREDICTIVE,
-        Entropy::Static if columns => METHOD_COLUMNS_STATIC,
         Entropy::Static => METHOD_PREDICTIVE_STATIC,
     });
     out.push(cfg.lt);
@@ -369,8 +426,7 @@ fn encode_predictive(
     } else {
         x
     };
-    let bands =
-        if columns { column_bands(rows, cols) } else { wavelet::bands(rows, cols, cfg.lt as u32, cfg.lx as u32) };
+    let bands = wavelet::bands(rows, cols, cfg.lt as u32, cfg.lx as u32);
     let mut sink = match cfg.entropy {
         Entropy::Adaptive => Sink::Adaptive(ResidualModel::new(), RangeEncoder::with_capacity(x.len())),
         Entropy::Static => {
@@ -396,7 +452,7 @@ fn encode_predictive(
         // (A loop, not a closure: a closure would not be compiled for AVX2.)
         let mut preds: Vec<Predictor> = Vec::with_capacity(segments.len());
         for r in &segments {
-            preds.push(choose_predictor(&values, br, bc, cfg, r.clone(), estimate, columns || cfg.by_energy));
+            preds.push(choose_predictor(&values, br, bc, cfg, r.clone(), estimate, cfg.by_energy, false));
         }
         // Mean removal only matters when nothing is predicted (order 0 everywhere).
         let m = if preds.iter().all(|p| p.taps.is_empty()) { mean::mean(&band_buf) } else { 0 };
@@ -447,19 +503,274 @@ fn encode_predictive(
     }
     let coded = match sink {
         Sink::Adaptive(_, rc) => rc.finish(),
-        Sink::Static(symbols, counts) => {
-            let model = StaticModel::from_counts(&counts);
-            model.write(out);
-            let mut enc = RansEncoder::new();
-            enc.put_all(&model, symbols);
-            enc.finish()
-        }
+        Sink::Static(symbols, counts) => write_tables_and_code(out, &counts, symbols),
     };
     let fixed = out.len();
-    put_varint(out, coded.len() as u64);
-    out.extend_from_slice(&coded);
-    out.extend_from_slice(&raw.finish());
+    write_streams(out, &coded, raw);
     Some(fixed)
+}
+
+/// Writes method 4 (a tile of `cols > 1` columns, not constant) into `out`; returns the length of its fixed part, as
+/// [`encode_predictive`].
+#[inline(always)]
+fn encode_columns(
+    x: &[i64],
+    rows: usize,
+    cols: usize,
+    cfg: &TileConfig,
+    out: &mut Vec<u8>,
+    scratch: &mut Scratch,
+) -> Option<usize> {
+    let Scratch {
+        pred,
+        symbols,
+        estimate,
+        narrow_copy,
+        contexts,
+        column_residuals,
+        column,
+        column_residuals32: u32s,
+        cross_sums: acc32,
+        ..
+    } = scratch;
+    out.extend_from_slice(&[METHOD_COLUMNS_CROSS, 0, 0]);
+    let seg = segment_rows(rows, cfg.segment_rows);
+    let segments: Vec<Range<usize>> = (0..rows).step_by(seg.max(1)).map(|s0| s0..(s0 + seg).min(rows)).collect();
+    // Each column's residuals from its own predictions, column after column.
+    let u = column_residuals;
+    u.clear();
+    u.resize(rows * cols, 0);
+    // The tile column-major, in one pass (a strided pass over the whole tile per column cost 2 % of the time).
+    let by_column = column;
+    transpose(x, rows, cols, by_column);
+    for c in 0..cols {
+        let column = &by_column[c * rows..(c + 1) * rows];
+        let values = Values::of(column, narrow_copy);
+        let mut preds: Vec<Predictor> = Vec::with_capacity(segments.len());
+        for r in &segments {
+            preds.push(choose_predictor(&values, rows, 1, cfg, r.clone(), estimate, true, true));
+        }
+        // Mean removal only matters when nothing is predicted (order 0 everywhere).
+        let m = if preds.iter().all(|p| p.taps.is_empty()) { mean::mean(column) } else { 0 };
+        put_svarint(out, m);
+        put_varint(out, seg as u64);
+        for p in &preds {
+            write_column_predictor(out, p);
+        }
+        let col_u = &mut u[c * rows..(c + 1) * rows];
+        if m != 0 || preds.iter().all(|p| p.taps.is_empty()) {
+            // Predicted by nothing: the residuals are the values less their mean.
+            for (o, &v) in col_u.iter_mut().zip(column.iter()) {
+                *o = v.wrapping_sub(m);
+            }
+            continue;
+        }
+        for (p, r) in preds.iter().zip(&segments) {
+            let mut t0 = r.start;
+            while t0 < r.end {
+                let t1 = (t0 + PREDICT_BLOCK).min(r.end);
+                pred.resize(t1 - t0, 0);
+                predictions(&values, rows, 1, p, t0..t1, pred);
+                for ((o, &v), &q) in col_u[t0..t1].iter_mut().zip(&column[t0..t1]).zip(pred.iter()) {
+                    *o = v.wrapping_sub(q);
+                }
+                t0 = t1;
+            }
+        }
+    }
+    // Cross-channel weights, then each column's coded residuals: its residuals less their prediction from the
+    // columns before it (from the last column back, so that the columns a prediction reads are still unchanged).
+    let cross = lpc::cross_predictors(u, rows, cols, CROSS_MAX_COLUMNS, CROSS_FIT_ROWS, CROSS_COEF_BITS);
+    for w in cross.iter().skip(1) {
+        out.push(w.weights.len() as u8);
+        if !w.weights.is_empty() {
+            out.push(w.shift);
+            for &q in &w.weights {
+                put_svarint(out, q as i64);
+            }
+        }
+    }
+    let largest: Vec<u64> = u.chunks_exact(rows).map(max_abs).collect();
+    u32s.clear();
+    if largest.iter().all(|&m| m <= i32::MAX as u64) {
+        u32s.extend(u.iter().map(|&v| v as i32));
+    }
+    for c in (1..cols).rev() {
+        let w = &cross[c];
+        if w.weights.is_empty() {
+            continue;
+        }
+        let (before, this) = u.split_at_mut(c * rows);
+        cross_predictions(before, u32s, &largest, rows, c, w, pred, acc32, true);
+        let this = &mut this[..rows];
+        match pred.is_empty() {
+            // (The i32 sums, still in `acc32`.)
+            true => this.iter_mut().zip(acc32.iter()).for_each(|(o, &a)| *o = o.wrapping_sub((a >> w.shift) as i64)),
+            false => this.iter_mut().zip(pred.iter()).for_each(|(o, &q)| *o = o.wrapping_sub(q)),
+        }
+    }
+    symbols.clear();
+    let mut counts = vec![[0u32; NSYM]; MAX_CONTEXTS];
+    let mut raw = RawWriter::new();
+    contexts.clear();
+    contexts.resize(rows * cols, 0);
+    leaky_contexts(u, rows, contexts);
+    rans::collect_symbols(u, contexts, &mut raw, &mut counts, symbols);
+    let coded = write_tables_and_code(out, &counts, symbols);
+    let fixed = out.len();
+    write_streams(out, &coded, raw);
+    Some(fixed)
+}
+
+/// Writes the static tables of the symbol counts `counts` (section 6.2) and returns the rANS coding of `symbols`.
+fn write_tables_and_code(out: &mut Vec<u8>, counts: &[[u32; NSYM]], symbols: &[(u8, u8)]) -> Vec<u8> {
+    let model = StaticModel::from_counts(counts);
+    model.write(out);
+    let mut enc = RansEncoder::new();
+    enc.put_all(&model, symbols);
+    enc.finish()
+}
+
+/// Writes the coder stream, with its length, then the raw bit stream: the end of every predictive tile.
+fn write_streams(out: &mut Vec<u8>, coded: &[u8], raw: RawWriter) {
+    put_varint(out, coded.len() as u64);
+    out.extend_from_slice(coded);
+    out.extend_from_slice(&raw.finish());
+}
+
+/// `x` (`rows x cols`, row-major) column-major into `out`, a few rows at a time (each block's columns stay in
+/// cache while they are written).
+fn transpose(x: &[i64], rows: usize, cols: usize, out: &mut Vec<i64>) {
+    out.clear();
+    out.resize(rows * cols, 0);
+    const BLOCK: usize = 64;
+    for t0 in (0..rows).step_by(BLOCK) {
+        let t1 = (t0 + BLOCK).min(rows);
+        for c in 0..cols {
+            let dst = &mut out[c * rows + t0..c * rows + t1];
+            for (d, row) in dst.iter_mut().zip(x[t0 * cols..t1 * cols].chunks_exact(cols)) {
+                *d = row[c];
+            }
+        }
+    }
+}
+
+/// Writes a method-4 column predictor: its order (the largest lag), then the shift and the coefficient of every lag
+/// from 1 (lags without a tap weigh 0).
+fn write_column_predictor(out: &mut Vec<u8>, p: &Predictor) {
+    let order = p.taps.iter().map(|t| t.dt as usize).max().unwrap_or(0);
+    out.push(order as u8);
+    if order == 0 {
+        return;
+    }
+    out.push(p.shift);
+    let mut dense = vec![0i64; order];
+    for t in &p.taps {
+        dense[t.dt as usize - 1] += t.coef as i64;
+    }
+    for &a in &dense {
+        put_svarint(out, a);
+    }
+}
+
+/// The prediction of column `c`'s residuals (rows `0..rows`) from the `w.weights.len()` columns before it, whose
+/// residuals are `before` (column-major, `c` columns; `before32` the same as i32 when all fit, else shorter) and
+/// their largest magnitudes `max_abs`, into `q`; `acc32` is scratch. With `leave_i32`, predictions made in i32
+/// (when every sum fits) are left unshifted in `acc32` and `q` is left empty.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn cross_predictions(
+    before: &[i64],
+    before32: &[i32],
+    max_abs: &[u64],
+    rows: usize,
+    c: usize,
+    w: &lpc::Cross,
+    q: &mut Vec<i64>,
+    acc32: &mut Vec<i32>,
+    leave_i32: bool,
+) {
+    let round = lpc::rounding(w.shift);
+    let column = |j: usize| &before[(c - 1 - j) * rows..(c - j) * rows];
+    // The bound of every sum: when it fits in i32, so does every partial sum, and wrapping i32 arithmetic (eight
+    // lanes to a vector, against four for 64-bit products) gives the exact sums.
+    let bound = w.weights.iter().enumerate().try_fold(round as u64, |b, (j, &coef)| {
+        (coef.unsigned_abs() as u64).checked_mul(max_abs[c - 1 - j]).and_then(|p| p.checked_add(b))
+    });
+    q.clear();
+    if before32.len() >= c * rows && bound.is_some_and(|b| b <= i32::MAX as u64) {
+        acc32.clear();
+        acc32.resize(rows, round as i32);
+        let src = |j: usize| &before32[(c - 1 - j) * rows..(c - j) * rows];
+        // Four columns per pass over the sums: one load and store of each sum per four products.
+        let mut j = 0;
+        while j + 4 <= w.weights.len() {
+            let k = &w.weights[j..j + 4];
+            let (s0, s1, s2, s3) = (src(j), src(j + 1), src(j + 2), src(j + 3));
+            let (k0, k1, k2, k3) = (k[0], k[1], k[2], k[3]);
+            for ((((a, &v0), &v1), &v2), &v3) in acc32.iter_mut().zip(s0).zip(s1).zip(s2).zip(s3) {
+                let sum = k0.wrapping_mul(v0).wrapping_add(k1.wrapping_mul(v1));
+                *a = a.wrapping_add(sum.wrapping_add(k2.wrapping_mul(v2)).wrapping_add(k3.wrapping_mul(v3)));
+            }
+            j += 4;
+        }
+        for (jj, &coef) in w.weights.iter().enumerate().skip(j) {
+            for (a, &v) in acc32.iter_mut().zip(src(jj)) {
+                *a = a.wrapping_add(coef.wrapping_mul(v));
+            }
+        }
+        if !leave_i32 {
+            q.extend(acc32.iter().map(|&a| (a >> w.shift) as i64));
+        }
+        return;
+    }
+    q.resize(rows, round);
+    for (j, &coef) in w.weights.iter().enumerate() {
+        axpy(q, column(j), coef as i64, max_abs[c - 1 - j] <= i32::MAX as u64);
+    }
+    q.iter_mut().for_each(|a| *a >>= w.shift);
+}
+
+/// The largest magnitude in `x`.
+#[inline(always)]
+fn max_abs(x: &[i64]) -> u64 {
+    x.iter().fold(0u64, |m, &v| m.max(v.unsigned_abs()))
+}
+
+/// Method 4's contexts of the residuals `r` of columns of `rows` each (column-major), into `out`: from a sum of each
+/// column's magnitudes that leaks 1/32 per sample (docs/format.md, method 4). Four columns at a time: each sum is a
+/// chain of dependent steps, and four chains side by side keep the core busy.
+#[inline(always)]
+fn leaky_contexts(r: &[i64], rows: usize, out: &mut [u8]) {
+    let step = |s: &mut u64, v: i64| {
+        let ctx = context_of(*s >> LEAK_SCALE) as u8;
+        *s = *s - (*s >> LEAK_SHIFT) + magnitude(v) as u64;
+        ctx
+    };
+    let rows = rows.max(1);
+    let mut quads = r.chunks_exact(4 * rows);
+    let mut outs = out.chunks_exact_mut(4 * rows);
+    for (q, o) in (&mut quads).zip(&mut outs) {
+        let (r0, rest) = q.split_at(rows);
+        let (r1, rest) = rest.split_at(rows);
+        let (r2, r3) = rest.split_at(rows);
+        let (o0, rest) = o.split_at_mut(rows);
+        let (o1, rest) = rest.split_at_mut(rows);
+        let (o2, o3) = rest.split_at_mut(rows);
+        let mut s = [0u64; 4];
+        for t in 0..rows {
+            o0[t] = step(&mut s[0], r0[t]);
+            o1[t] = step(&mut s[1], r1[t]);
+            o2[t] = step(&mut s[2], r2[t]);
+            o3[t] = step(&mut s[3], r3[t]);
+        }
+    }
+    for (col, o) in quads.remainder().chunks_exact(rows).zip(outs.into_remainder().chunks_exact_mut(rows)) {
+        let mut s = 0u64;
+        for (o, &v) in o.iter_mut().zip(col) {
+            *o = step(&mut s, v);
+        }
+    }
 }
 
 /// Where the encoder sends residuals: straight into the adaptive coder, or collected as (context, symbol) pairs
@@ -585,6 +896,7 @@ fn decode_tile_impl(
         m @ (METHOD_PREDICTIVE | METHOD_PREDICTIVE_STATIC | METHOD_COLUMNS_STATIC) => {
             decode_predictive(&mut cur, base, rows, cols, m, x, mags, true)
         }
+        METHOD_COLUMNS_CROSS => decode_columns(&mut cur, base, rows, cols, x),
         _ => Err(CodecError::Corrupt { what: "unknown tile method", offset: base }),
     }
 }
@@ -635,21 +947,8 @@ fn decode_predictive(
         }
         headers.push((m, seg as usize, preds));
     }
-    let table = if method != METHOD_PREDICTIVE {
-        let at = base + cur.pos();
-        let (model, used) = StaticModel::read(cur.rest()).map_err(|e| match e {
-            rans::TableError::Truncated => CodecError::Truncated { what: "entropy tables", offset: at },
-            rans::TableError::Invalid => CodecError::Corrupt { what: "entropy tables", offset: at },
-        })?;
-        cur.take(used, "entropy tables")?;
-        Some(model)
-    } else {
-        None
-    };
-    let rc_len = cur.varint("entropy stream length")?;
-    let rc_len =
-        usize::try_from(rc_len).map_err(|_| CodecError::Corrupt { what: "entropy stream length", offset: base })?;
-    let rc_bytes = cur.take(rc_len, "entropy stream")?;
+    let table = if method != METHOD_PREDICTIVE { Some(read_tables(cur, base)?) } else { None };
+    let rc_bytes = read_coder_stream(cur, base)?;
     let raw = cur.rest();
     match table {
         Some(model) => {
@@ -686,6 +985,189 @@ fn decode_predictive(
     }
     wavelet::inverse_2d(x, rows, cols, lt as u32, lx as u32);
     Ok(())
+}
+
+/// Decodes method 4.
+#[inline(always)]
+fn decode_columns(cur: &mut Cursor, base: usize, rows: usize, cols: usize, x: &mut Vec<i64>) -> Result<(), CodecError> {
+    if cur.u8("wavelet levels")? != 0 || cur.u8("wavelet levels")? != 0 {
+        return Err(CodecError::Corrupt { what: "wavelet levels of a column tile", offset: base + 1 });
+    }
+    let ncols = if rows == 0 { 0 } else { cols };
+    // Each column's header takes at least 3 bytes (mean, segment rows, an order): a tile claiming more columns than
+    // its bytes can describe is refused before anything is allocated for them.
+    if ncols > bytes_left(cur) / 3 {
+        return Err(CodecError::Truncated { what: "column headers", offset: base + cur.pos() });
+    }
+    let mut headers: Vec<BandHeader> = Vec::with_capacity(ncols);
+    for _ in 0..ncols {
+        let m = cur.svarint("column mean")?;
+        let seg = cur.varint("segment rows")?;
+        if seg == 0 || seg > u32::MAX as u64 {
+            return Err(CodecError::Corrupt { what: "segment rows", offset: base + cur.pos() });
+        }
+        let nseg = rows.div_ceil(seg as usize);
+        let mut preds = Vec::with_capacity(nseg.min(bytes_left(cur)));
+        for _ in 0..nseg {
+            preds.push(read_column_predictor(cur, base)?);
+        }
+        headers.push((m, seg as usize, preds));
+    }
+    let mut cross = vec![lpc::Cross::default(); ncols];
+    for (c, w) in cross.iter_mut().enumerate().skip(1) {
+        let at = base + cur.pos();
+        let k = cur.u8("cross-channel weights")? as usize;
+        if k > c.min(lpc::MAX_CROSS) {
+            return Err(CodecError::Corrupt { what: "cross-channel weight count", offset: at });
+        }
+        if k == 0 {
+            continue;
+        }
+        w.shift = cur.u8("cross-channel shift")?;
+        if w.shift > 30 {
+            return Err(CodecError::Corrupt { what: "cross-channel shift", offset: at });
+        }
+        for _ in 0..k {
+            let q = cur.svarint("cross-channel weight")?;
+            if q.unsigned_abs() > MAX_COEF as u64 {
+                return Err(CodecError::Corrupt { what: "cross-channel weight", offset: at });
+            }
+            w.weights.push(q as i32);
+        }
+    }
+    let model = read_tables(cur, base)?;
+    let rc_bytes = read_coder_stream(cur, base)?;
+    let mut src = ResidualDecoder::new(&model, rc_bytes, cur.rest());
+    // The columns' residuals from their own predictions (column-major), and one column's values.
+    let mut u = vec![0i64; rows * ncols];
+    // The columns' values, column-major (placed in `x`, row-major, at the end).
+    let mut by_column = vec![0i64; rows * ncols];
+    let (mut q, mut acc32) = (Vec::with_capacity(rows), Vec::new());
+    let mut largest = Vec::with_capacity(ncols);
+    // The columns' residuals as i32 while all so far fit (the cross predictions' fast path).
+    let mut u32s: Vec<i32> = Vec::new();
+    for (c, ((m, seg, preds), w)) in headers.iter().zip(&cross).enumerate() {
+        let (before, this) = u.split_at_mut(c * rows);
+        let this = &mut this[..rows];
+        if w.weights.is_empty() {
+            this.fill(0);
+        } else {
+            cross_predictions(before, &u32s, &largest, rows, c, w, &mut q, &mut acc32, false);
+            this.copy_from_slice(&q);
+        }
+        let mut leak = 0u64;
+        let column = &mut by_column[c * rows..(c + 1) * rows];
+        for (i, p) in preds.iter().enumerate() {
+            let range = i * seg..((i + 1) * seg).min(rows);
+            leak = decode_column(column, p, range, this, leak, &mut src);
+        }
+        if *m != 0 {
+            column.iter_mut().for_each(|v| *v = v.wrapping_add(*m));
+        }
+        let m_abs = max_abs(this);
+        largest.push(m_abs);
+        if m_abs <= i32::MAX as u64 && u32s.len() == c * rows {
+            u32s.extend(this.iter().map(|&v| v as i32));
+        }
+    }
+    transpose(&by_column, cols, rows, x);
+    if !src.finish_ok() {
+        return Err(CodecError::Corrupt { what: "tile entropy data", offset: base });
+    }
+    if src.raw_overrun() {
+        return Err(CodecError::Truncated { what: "tile raw bits", offset: base });
+    }
+    Ok(())
+}
+
+/// Decodes the rows `range` of one method-4 column into `x` (the column's values before its mean is added): `u`
+/// holds each row's cross-channel prediction and receives its residual from the column's own prediction. `leak` is
+/// the contexts' leaky sum before the range; the sum after it is returned.
+#[inline(always)]
+fn decode_column<S: Source>(
+    x: &mut [i64],
+    p: &Predictor,
+    range: Range<usize>,
+    u: &mut [i64],
+    mut leak: u64,
+    src: &mut S,
+) -> u64 {
+    let order = p.taps.len();
+    let (round, shift) = (lpc::rounding(p.shift), p.shift);
+    // Coefficients by position in the window x[t - order..t]: the tap of lag i (p.taps[i - 1]) weighs its end.
+    let dense: Vec<i64> = p.taps.iter().rev().map(|t| t.coef as i64).collect();
+    let dense32: Vec<i32> = dense.iter().map(|&c| c as i32).collect();
+    // While every sample so far fits in i32, the products are exact 32 x 32 -> 64-bit ones (as in `axpy`).
+    let mut narrow = fits_i32(&x[..range.start]);
+    for t in range {
+        let pred = if order == 0 {
+            0
+        } else if t >= order {
+            let window = &x[t - order..t];
+            let dot = if narrow {
+                window.iter().zip(&dense32).fold(round, |a, (&v, &c)| a.wrapping_add(v as i32 as i64 * c as i64))
+            } else {
+                window.iter().zip(&dense).fold(round, |a, (&v, &c)| a.wrapping_add(v.wrapping_mul(c)))
+            };
+            dot >> shift
+        } else if t > 0 {
+            x[t - 1]
+        } else {
+            0
+        };
+        let (r, m) = src.get_energy(leak >> LEAK_SCALE);
+        leak = leak - (leak >> LEAK_SHIFT) + m as u64;
+        let residual = u[t].wrapping_add(r);
+        u[t] = residual;
+        let v = pred.wrapping_add(residual);
+        x[t] = v;
+        narrow &= v == v as i32 as i64;
+    }
+    leak
+}
+
+/// Reads a method-4 column predictor (order, then shift and coefficients when the order is not 0) as the taps of
+/// lags 1 to the order.
+fn read_column_predictor(cur: &mut Cursor, base: usize) -> Result<Predictor, CodecError> {
+    let at = base + cur.pos();
+    let order = cur.u8("predictor order")? as usize;
+    if order > MAX_TAPS {
+        return Err(CodecError::Corrupt { what: "predictor order", offset: at });
+    }
+    if order == 0 {
+        return Ok(Predictor::zero());
+    }
+    let shift = cur.u8("coefficient shift")?;
+    if shift > 30 {
+        return Err(CodecError::Corrupt { what: "coefficient shift", offset: at });
+    }
+    let mut taps = Vec::with_capacity(order);
+    for lag in 1..=order {
+        let coef = cur.svarint("predictor coefficient")?;
+        if coef.unsigned_abs() > MAX_COEF as u64 {
+            return Err(CodecError::Corrupt { what: "predictor coefficient", offset: at });
+        }
+        taps.push(Tap { dt: lag as u16, dc: 0, coef: coef as i32 });
+    }
+    Ok(Predictor { taps, shift })
+}
+
+/// Reads a tile's static tables (section 6.2).
+fn read_tables(cur: &mut Cursor, base: usize) -> Result<StaticModel, CodecError> {
+    let at = base + cur.pos();
+    let (model, used) = StaticModel::read(cur.rest()).map_err(|e| match e {
+        rans::TableError::Truncated => CodecError::Truncated { what: "entropy tables", offset: at },
+        rans::TableError::Invalid => CodecError::Corrupt { what: "entropy tables", offset: at },
+    })?;
+    cur.take(used, "entropy tables")?;
+    Ok(model)
+}
+
+/// Reads a tile's coder stream (its length, then its bytes); the raw bit stream is the rest of the tile.
+fn read_coder_stream<'a>(cur: &mut Cursor<'a>, base: usize) -> Result<&'a [u8], CodecError> {
+    let len = cur.varint("entropy stream length")?;
+    let len = usize::try_from(len).map_err(|_| CodecError::Corrupt { what: "entropy stream length", offset: base })?;
+    cur.take(len, "entropy stream")
 }
 
 type BandHeader = (i64, usize, Vec<Predictor>);
@@ -1306,6 +1788,22 @@ fn segment_rows(rows: usize, requested: usize) -> usize {
     }
 }
 
+/// `p` with its coefficients rounded to `shift` fractional bits (no change unless `shift < p.shift`).
+fn requantise(p: &Predictor, shift: u8) -> Predictor {
+    if shift >= p.shift {
+        return p.clone();
+    }
+    let d = p.shift - shift;
+    let taps = p.taps.iter().map(|t| Tap { coef: (t.coef + (1 << (d - 1))) >> d, ..*t }).collect();
+    Predictor { taps, shift }
+}
+
+/// Bytes of `v` as an svarint.
+fn svarint_len(v: i64) -> usize {
+    let z = ((v << 1) ^ (v >> 63)) as u64;
+    (64 - z.leading_zeros() as usize).div_ceil(7).max(1)
+}
+
 fn bytes_left(cur: &Cursor) -> usize {
     cur.rest().len()
 }
@@ -1475,13 +1973,15 @@ mod tests {
         x
     }
 
-    /// Method 3 round trips: one subband per column (each with its own predictor, segments if asked), one table;
-    /// a constant plane keeps method 2's free coding; the adaptive coder and the wavelet ignore `columns`.
+    /// Method 4 round trips: every column predicted apart (its own predictor, segments if asked), then from the
+    /// columns before it, one table; a constant plane keeps method 2's free coding; the adaptive coder and the
+    /// wavelet ignore `columns`.
     #[test]
     fn column_tiles_round_trip() {
         let columns = TileConfig { columns: true, ..static_config() };
         // (Tiles of a row or two code smaller raw: method 0.)
-        for (rows, cols, method) in [(500usize, 9usize, 3u8), (1, 7, 0), (2, 2, 0), (333, 16, 3), (4000, 3, 3)] {
+        let m4 = METHOD_COLUMNS_CROSS;
+        for (rows, cols, method) in [(500usize, 9usize, m4), (1, 7, 0), (2, 2, 0), (333, 16, m4), (4000, 3, m4)] {
             let x = channels_apart(rows, cols, (rows * cols) as u64);
             for cfg in [columns, TileConfig { segment_rows: 100, ..columns }] {
                 let got = encode_tile(&mut x.clone(), rows, cols, &cfg, &mut Scratch::default());
@@ -1531,6 +2031,113 @@ mod tests {
             decode_tile(&[METHOD_COLUMNS_STATIC, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0], 0, 1, 1 << 20, RawKind::I32),
             Err(CodecError::Truncated { .. })
         ));
+        for n in 0..good.len() {
+            assert!(decode_tile(&good[..n], 0, rows, cols, RawKind::I32).is_err(), "{n} of {} bytes", good.len());
+        }
+    }
+
+    /// Channels that share noise (common-mode pickup at different gains, and neighbours that difference the same
+    /// phase noise): what the cross-channel weights of method 4 are for.
+    fn shared_noise(rows: usize, cols: usize, seed: u64) -> Vec<i64> {
+        let mut s = seed;
+        let mut next = move || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 33) as i64 % 2001 - 1000) as f64
+        };
+        let common: Vec<f64> = (0..rows).map(|_| next()).collect();
+        let points: Vec<f64> = (0..rows * (cols + 1)).map(|_| next() * 0.5).collect();
+        let mut x = vec![0i64; rows * cols];
+        for c in 0..cols {
+            let gain = 0.3 + 0.1 * (c % 7) as f64;
+            let mut own = 0f64;
+            for t in 0..rows {
+                own = 0.6 * own + next() * 0.2;
+                let phase = points[t * (cols + 1) + c + 1] - points[t * (cols + 1) + c];
+                x[t * cols + c] = (gain * common[t] + phase + own).round() as i64;
+            }
+        }
+        x
+    }
+
+    /// On channels that share noise, at least half the columns take cross-channel weights (a nonzero count in the
+    /// cross section); the streams round-trip, with one and two segments.
+    #[test]
+    fn shared_noise_takes_cross_weights() {
+        let (rows, cols) = (2000, 12);
+        let x = shared_noise(rows, cols, 11);
+        let cfg = TileConfig { columns: true, ..static_config() };
+        for cfg in [cfg, TileConfig { segment_rows: 1500, ..cfg }] {
+            let got = encode_tile(&mut x.clone(), rows, cols, &cfg, &mut Scratch::default());
+            assert_eq!(got[0], METHOD_COLUMNS_CROSS);
+            assert_eq!(decode_tile(&got, 0, rows, cols, RawKind::I32).unwrap(), x);
+            // Past the column headers: the counts of columns 1..cols.
+            let mut cur = Cursor::new(&got, 0);
+            cur.take(3, "").unwrap();
+            for _ in 0..cols {
+                cur.svarint("").unwrap();
+                let seg = cur.varint("").unwrap() as usize;
+                for _ in 0..rows.div_ceil(seg) {
+                    read_column_predictor(&mut cur, 0).unwrap();
+                }
+            }
+            let mut weighed = 0;
+            for c in 1..cols {
+                let k = cur.u8("").unwrap() as usize;
+                assert!(k <= c);
+                if k > 0 {
+                    weighed += 1;
+                    cur.u8("").unwrap();
+                    for _ in 0..k {
+                        cur.svarint("").unwrap();
+                    }
+                }
+            }
+            assert!(weighed >= cols / 2, "{weighed} of {} columns weigh others", cols - 1);
+        }
+    }
+
+    /// Method-4 tiles with a field out of its range (wavelet levels, order, shifts, coefficient and weight
+    /// magnitudes, a weight count beyond the columns before), with far more columns than bytes, or cut anywhere,
+    /// are refused.
+    #[test]
+    fn hostile_method4_tiles_are_refused() {
+        let (rows, cols) = (3, 3);
+        // Column headers: mean 0, seg 3, order 1 with shift 0 and coefficient 1 (lag 1); then k = 1 for columns 1
+        // and 2, shift 0, weight 1.
+        let column = [0u8, 3, 1, 0, 2];
+        let mut good = vec![METHOD_COLUMNS_CROSS, 0, 0];
+        for _ in 0..cols {
+            good.extend_from_slice(&column);
+        }
+        let cross_at = good.len();
+        good.extend_from_slice(&[1, 0, 2, 1, 0, 2]);
+        // Every residual 0: symbol 0 in context 0, the only symbol of the only table.
+        let mut counts = vec![[0u32; NSYM]; MAX_CONTEXTS];
+        counts[0][0] = (rows * cols) as u32;
+        let coded = write_tables_and_code(&mut good, &counts, &vec![(0u8, 0u8); rows * cols]);
+        write_streams(&mut good, &coded, RawWriter::new());
+        assert_eq!(decode_tile(&good, 0, rows, cols, RawKind::I32).unwrap(), vec![0; 9]);
+        let corrupt = |at: usize, v: &[u8]| {
+            let mut bad = good.clone();
+            bad.splice(at..at + 1, v.iter().copied());
+            decode_tile(&bad, 0, rows, cols, RawKind::I32)
+        };
+        // 2^20 + 1 as an svarint (zigzag 2^21 + 2).
+        let beyond = [0x82u8, 0x80, 0x80, 0x01];
+        for (at, v) in [
+            (1, &[1u8][..]),         // lt
+            (2, &[1]),               // lx
+            (5, &[65]),              // order
+            (6, &[31]),              // predictor shift
+            (7, &beyond),            // coefficient
+            (cross_at, &[2]),        // column 1 weighs two columns
+            (cross_at + 1, &[31]),   // cross shift
+            (cross_at + 2, &beyond), // weight
+        ] {
+            assert!(matches!(corrupt(at, v), Err(CodecError::Corrupt { .. })), "field at {at}");
+        }
+        // A million columns over a few bytes: refused before anything is allocated for them.
+        assert!(matches!(decode_tile(&good, 0, 1, 1 << 20, RawKind::I32), Err(CodecError::Truncated { .. })));
         for n in 0..good.len() {
             assert!(decode_tile(&good[..n], 0, rows, cols, RawKind::I32).is_err(), "{n} of {} bytes", good.len());
         }

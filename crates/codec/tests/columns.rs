@@ -1,5 +1,6 @@
-//! Tile method 3 (every channel predicted apart, one table per tile) at the level of whole streams: the trial picks
-//! it for channels with little in common and not for a coherent wavefield, its streams are version 3 and the others
+//! Coding by columns (tile method 4: every channel predicted apart, then from the channels before it, one table per
+//! tile) at the level of whole streams: the trial picks it for channels with little in common and not for a
+//! coherent wavefield, its streams are version 4 and the others
 //! keep their older version, and forcing it on or off is obeyed.
 
 use daspack_codec::{compress, decompress, read_header, ArrayBuf, Entropy, Params};
@@ -61,7 +62,7 @@ fn the_trial_picks_columns_for_channels_apart_only() {
     let apart = ArrayBuf::I32(channels_apart(rows, cols, 1));
     let (version, auto) = round_trip(&apart, rows, cols, &Params::default());
     let (off_version, off) = round_trip(&apart, rows, cols, &Params { columns: Some(false), ..Params::default() });
-    assert_eq!((version, off_version), (3, 1));
+    assert_eq!((version, off_version), (4, 1));
     assert!(auto * 100 < off * 98, "columns {auto} bytes against 2-D {off}");
     // The same stream whichever the thread count (the trial's two codings run side by side).
     let one = compress(apart.as_ref(), rows, cols, &Params { threads: 1, ..Params::default() }).unwrap();
@@ -71,7 +72,7 @@ fn the_trial_picks_columns_for_channels_apart_only() {
     let field = ArrayBuf::I32(wavefield(rows, cols, 2));
     let (version, auto) = round_trip(&field, rows, cols, &Params::default());
     let (on_version, on) = round_trip(&field, rows, cols, &Params { columns: Some(true), ..Params::default() });
-    assert_eq!((version, on_version), (1, 3));
+    assert_eq!((version, on_version), (1, 4));
     assert!(auto < on, "2-D {auto} bytes against columns {on}");
 }
 
@@ -84,14 +85,40 @@ fn versions_follow_what_the_stream_uses() {
     let ints = ArrayBuf::I32(ints);
     let on = Params { columns: Some(true), ..Params::default() };
     // Exact integers in float32 (mode 2) use columns too; genuine floats (mode 3) are never tried.
-    assert_eq!(round_trip(&counts, rows, cols, &Params::default()).0, 3);
+    assert_eq!(round_trip(&counts, rows, cols, &Params::default()).0, 4);
     assert_eq!(round_trip(&fractions, rows, cols, &Params::default()).0, 2);
-    assert_eq!(round_trip(&ints, rows, cols, &Params { abs_error: 2.0, ..on.clone() }).0, 3);
-    // Settings method 3 cannot code (adaptive coder, wavelet) keep the older methods and version.
+    assert_eq!(round_trip(&ints, rows, cols, &Params { abs_error: 2.0, ..on.clone() }).0, 4);
+    // Settings columns cannot be coded with (adaptive coder, wavelet) keep the older methods and version.
     assert_eq!(round_trip(&ints, rows, cols, &Params { entropy: Entropy::Adaptive, ..on.clone() }).0, 1);
     assert_eq!(round_trip(&ints, rows, cols, &Params { lt: 1, ..on.clone() }).0, 1);
     // Tiles of one channel (a 2-D plane of one column) and a one-column array.
-    assert_eq!(round_trip(&ints, rows, cols, &Params { block_width: 1, ..on.clone() }).0, 3);
+    assert_eq!(round_trip(&ints, rows, cols, &Params { block_width: 1, ..on.clone() }).0, 4);
     let one: Vec<i32> = channels_apart(rows, 1, 4);
-    assert_eq!(round_trip(&ArrayBuf::I32(one), rows, 1, &on).0, 3);
+    assert_eq!(round_trip(&ArrayBuf::I32(one), rows, 1, &on).0, 4);
+}
+
+/// Version-3 streams of method-3 tiles, written by the encoder before method 4 replaced it
+/// (`tests/format/golden/`, with their inputs), still decode bit for bit.
+#[test]
+fn version_3_column_streams_still_decode() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/format/golden");
+    for name in ["v3_method3_i32", "v3_method3_i16_segments", "v3_method3_f32_scaled"] {
+        let stream = std::fs::read(dir.join(format!("{name}.dps"))).unwrap();
+        let (rows, cols, want) = common::load_npy(&dir.join(format!("{name}.npy")));
+        let (header, got) = decompress(&stream, 2).unwrap();
+        assert_eq!((header.version, header.rows as usize, header.cols as usize), (3, rows, cols), "{name}");
+        // The first tile's payload starts with method 3; a mode-2 float tile's integer plane follows its form byte,
+        // its exception count (0 here) and the plane's length (varints).
+        let mut at = header.tiles[0].offset as usize;
+        if matches!(want, ArrayBuf::F32(_)) {
+            assert_eq!(stream[at + 1], 0, "{name}: exceptions");
+            at += 2;
+            while stream[at] & 0x80 != 0 {
+                at += 1;
+            }
+            at += 1;
+        }
+        assert_eq!(stream[at], 3, "{name}");
+        assert!(got == want, "{name}");
+    }
 }

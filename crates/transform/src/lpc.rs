@@ -281,11 +281,16 @@ impl Gram {
     pub fn residual_energy(&self, p: &Predictor) -> Option<f64> {
         let k = self.offsets.len();
         let scale = 1.0 / (1u64 << p.shift) as f64;
-        let taps: Vec<(usize, f64)> = p
-            .taps
-            .iter()
-            .map(|t| self.offsets.iter().position(|&o| o == (t.dt, t.dc)).map(|i| (i, t.coef as f64 * scale)))
-            .collect::<Option<_>>()?;
+        // (Taps that are the leading offsets in order, as the fitted prefixes' are, need no search.)
+        let leading = p.taps.iter().zip(&self.offsets).all(|(t, &o)| (t.dt, t.dc) == o) && p.taps.len() <= k;
+        let taps: Vec<(usize, f64)> = if leading {
+            p.taps.iter().enumerate().map(|(i, t)| (i, t.coef as f64 * scale)).collect()
+        } else {
+            p.taps
+                .iter()
+                .map(|t| self.offsets.iter().position(|&o| o == (t.dt, t.dc)).map(|i| (i, t.coef as f64 * scale)))
+                .collect::<Option<_>>()?
+        };
         let mut e = self.yy;
         for &(i, wi) in &taps {
             e -= 2.0 * wi * self.atb[i];
@@ -356,6 +361,119 @@ impl Gram {
             .collect();
         Predictor { taps, shift }
     }
+}
+
+/// Most columns a cross-channel predictor may weigh (the count's limit in the stream).
+pub const MAX_CROSS: usize = 64;
+
+/// The integer weights of one column's cross-channel predictor: `weights[j]` weighs the column `j + 1` before it,
+/// in units of `2^-shift`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cross {
+    pub shift: u8,
+    pub weights: Vec<i32>,
+}
+
+/// Cross-channel predictors of the columns of a plane of residuals, `u` column-major (`cols` columns of `rows`):
+/// column `c`'s residual at row `t` is predicted from the residuals of the columns before it at the same row,
+/// nearest first, by least squares over at most `max_rows` rows evenly spread. Each column weighs the number of
+/// columns (0 to `min(c, max_k)`, `max_k` at most [`MAX_CROSS`]) that minimises the residuals' Gaussian cost, `rows / 2 log2(energy)`, plus
+/// `coef_bits` per weight and 8 bits for the shift. Entry `c` of the result is column `c`'s (column 0's is
+/// empty).
+///
+/// From one Cholesky factor per column: the least-squares energy of every leading run of the ordered columns is
+/// the column's energy less the squares of the forward-substituted right-hand side (the factor of a leading block
+/// is the leading block of the factor), so all counts are compared for one factorisation.
+pub fn cross_predictors(
+    u: &[i64],
+    rows: usize,
+    cols: usize,
+    max_k: usize,
+    max_rows: usize,
+    coef_bits: f64,
+) -> Vec<Cross> {
+    let max_k = max_k.min(MAX_CROSS);
+    let mut out = vec![Cross::default(); cols];
+    if cols < 2 || rows == 0 || u.len() < rows * cols {
+        return out;
+    }
+    let step = rows.div_ceil(max_rows.max(1)).max(1);
+    let n = rows.div_ceil(step);
+    let sampled: Vec<Vec<f64>> =
+        (0..cols).map(|c| u[c * rows..(c + 1) * rows].iter().step_by(step).map(|&v| v as f64).collect()).collect();
+    // The columns' products, of the pairs a predictor can weigh together (at most `max_k` columns apart), as a
+    // band: row i holds the products of column i with columns i, i - 1, ..., i - max_k.
+    let w = max_k + 1;
+    let mut band = vec![0f64; cols * w];
+    for i in 0..cols {
+        for d in 0..w.min(i + 1) {
+            band[i * w + d] = dot(&sampled[i], &sampled[i - d]);
+        }
+    }
+    let s = |i: usize, j: usize| if i >= j { band[i * w + (i - j)] } else { band[j * w + (j - i)] };
+    for (c, cross) in out.iter_mut().enumerate().skip(1) {
+        let k = c.min(max_k);
+        let yy = s(c, c);
+        if !(yy > 0.0 && yy.is_finite()) {
+            continue;
+        }
+        // Ordered columns: a = 0 is column c - 1.
+        let mut a = vec![0f64; k * k];
+        let mut b = vec![0f64; k];
+        for i in 0..k {
+            b[i] = s(c - 1 - i, c);
+            for j in 0..k {
+                a[i * k + j] = s(c - 1 - i, c - 1 - j);
+            }
+        }
+        let ridge = ridge_of(&a, k);
+        let good = cholesky(&mut a, k, ridge);
+        // Forward substitution over the factorised block: z = L^-1 b.
+        let mut z = b.clone();
+        for i in 0..good {
+            let mut v = z[i];
+            for p in 0..i {
+                v -= a[i * k + p] * z[p];
+            }
+            z[i] = v / a[i * k + i];
+        }
+        let bits = |energy: f64| rows as f64 / 2.0 * libm::log2((energy / n as f64).max(0.25));
+        let (mut best, mut best_cost, mut e) = (0, bits(yy), yy);
+        for (m, zi) in z.iter().enumerate().take(good) {
+            e -= zi * zi;
+            let cost = bits(e.max(0.0)) + coef_bits * (m + 1) as f64 + 8.0;
+            if cost < best_cost {
+                (best, best_cost) = (m + 1, cost);
+            }
+        }
+        if best == 0 {
+            continue;
+        }
+        let mut w = z[..best].to_vec();
+        // Back substitution over the leading block: L' w = z.
+        for i in (0..best).rev() {
+            let mut v = w[i];
+            for p in i + 1..best {
+                v -= a[p * k + i] * w[p];
+            }
+            w[i] = v / a[i * k + i];
+        }
+        if !w.iter().all(|v| v.is_finite()) {
+            continue;
+        }
+        // The largest weight gets 6 significant bits (its coefficient below 64 in magnitude: one varint byte).
+        let largest = w.iter().fold(0f64, |m, v| m.max(v.abs()));
+        let mut shift = if largest > 0.0 { (5.0 - libm::floor(libm::log2(largest))).clamp(0.0, 30.0) as u8 } else { 0 };
+        // (A weight just below a power of two can round up to 64.)
+        if shift > 0 && libm::round(largest * (1u64 << shift) as f64) >= 64.0 {
+            shift -= 1;
+        }
+        let weights: Vec<i32> = w.iter().map(|&v| quantise(v, shift)).collect();
+        if weights.iter().any(|&q| q != 0) {
+            *cross = Cross { shift, weights };
+        }
+    }
+    out
 }
 
 /// Adds runs of samples (consecutive linear indices) to the normal equations: each entry is a dot product of two
@@ -640,6 +758,44 @@ mod tests {
                 assert_eq!(x, orig, "{rows}x{cols}");
             }
         }
+    }
+
+    /// Column-major noise columns from a seeded generator, uniform in [-1000, 1000].
+    fn noise_columns(rows: usize, cols: usize, seed: u64) -> Vec<i64> {
+        let mut s = seed;
+        (0..rows * cols)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((s >> 33) % 2001) as i64 - 1000
+            })
+            .collect()
+    }
+
+    /// A column that is half the one before plus a quarter of the one before that (and a little noise of its own)
+    /// gets those two weights, to their quantisation; independent columns get none; the largest weight has 6
+    /// significant bits.
+    #[test]
+    fn cross_predictors_find_the_mixing_weights() {
+        let (rows, cols) = (3000, 4);
+        // (Column 4, not passed on, is column 2's own noise.)
+        let mut u = noise_columns(rows, cols + 1, 5);
+        for t in 0..rows {
+            let own = u[4 * rows + t] / 50;
+            u[2 * rows + t] = (u[rows + t] + u[t] / 2) / 2 + own;
+        }
+        let u = &u[..rows * cols];
+        let cross = cross_predictors(u, rows, cols, MAX_CROSS, 2048, 9.0);
+        assert!(cross[0].weights.is_empty() && cross[1].weights.is_empty() && cross[3].weights.is_empty(), "{cross:?}");
+        let w = &cross[2];
+        assert_eq!(w.weights.len(), 2);
+        let scale = (1u64 << w.shift) as f64;
+        assert!((w.weights[0] as f64 / scale - 0.5).abs() < 0.02, "{w:?}");
+        assert!((w.weights[1] as f64 / scale - 0.25).abs() < 0.02, "{w:?}");
+        assert!((32..64).contains(&w.weights[0]), "{w:?}");
+        // Constant, empty or single columns: nothing to weigh, and no panic.
+        assert!(cross_predictors(&vec![0; 400], 100, 4, MAX_CROSS, 2048, 9.0).iter().all(|w| w.weights.is_empty()));
+        assert!(cross_predictors(&[], 0, 4, MAX_CROSS, 2048, 9.0).iter().all(|w| w.weights.is_empty()));
+        assert_eq!(cross_predictors(&u[..rows], rows, 1, MAX_CROSS, 2048, 9.0), vec![Cross::default()]);
     }
 
     #[test]
