@@ -768,6 +768,7 @@ def parse_plane(data, R, C):
             mean, seg = rd.svarint(), rd.varint()
             P["bands"].append([mean, seg, [D.read_lpc(rd) for _ in range(-(-R // seg))]])
         P["cross"] = [D.read_cross(rd, c) for c in range(1, C)]
+        P["leak0"] = D.read_leak0(rd, C if R else 0)
     else:
         columns = [(0, R, c, c + 1) for c in range(C)]
         for (r0, r1, c0, c1) in columns if P["method"] == 3 else D.subbands(R, C, P["lt"], P["lx"])[0]:
@@ -785,7 +786,7 @@ def parse_plane(data, R, C):
 def emit_plane(P):
     out = bytearray([P["method"], P["lt"], P["lx"]])
     if P["method"] == 4:
-        out += emit_method4_headers(P["bands"], P["cross"])
+        out += emit_method4_headers(P["bands"], P["cross"], P["leak0"])
     else:
         for mean, seg, preds in P["bands"]:
             out += svar(mean) + uvar(seg)
@@ -796,9 +797,10 @@ def emit_plane(P):
     return bytes(out + P["tables"] + uvar(len(P["rc"])) + P["rc"] + P["raw"])
 
 
-def emit_method4_headers(bands, cross):
-    """Method 4's column headers ([mean, seg, [(p, shift, a)]] per column) and cross section ((k, shift, w) for
-    columns 1..), written as given (no range checks: crafted tiles use it for out-of-range fields)."""
+def emit_method4_headers(bands, cross, leak0=()):
+    """Method 4's column headers ([mean, seg, [(p, shift, a)]] per column), cross section ((k, shift, w) for
+    columns 1..) and initial context sums (one per column), written as given (no range checks: crafted tiles use it
+    for out-of-range fields)."""
     out = bytearray()
     for mean, seg, preds in bands:
         out += svar(mean) + uvar(seg)
@@ -806,6 +808,8 @@ def emit_method4_headers(bands, cross):
             out += bytes([p]) + (bytes([shift]) + b"".join(svar(v) for v in a) if p else b"")
     for k, shift, w in cross:
         out += bytes([k]) + (bytes([shift]) + b"".join(svar(v) for v in w) if k else b"")
+    for s0 in leak0:
+        out += uvar(s0)
     return bytes(out)
 
 
@@ -850,13 +854,14 @@ def rans_encode(symbols, freqs):
     return struct.pack(f"<{len(words)}H", *reversed(words))
 
 
-def method4_tile(bands, cross, res, freqs, lt=0, lx=0):
-    """res: R x C Python ints (i64), the coded residuals r[t][c]."""
+def method4_tile(bands, cross, res, freqs, lt=0, lx=0, leak0=None):
+    """res: R x C Python ints (i64), the coded residuals r[t][c]; leak0: the columns' initial context sums (0)."""
     R = len(res)
     C = len(res[0]) if R else 0
+    leak0 = list(leak0) if leak0 is not None else [0] * C
     symbols, acc, nbits = [], 0, 0
     for c in range(C):
-        s = 0
+        s = leak0[c]
         for t in range(R):
             r = res[t][c]
             sym, width, field = residual_symbol(r)
@@ -866,8 +871,8 @@ def method4_tile(bands, cross, res, freqs, lt=0, lx=0):
             s = s - (s >> 5) + min(abs(r), (1 << 32) - 1)
     rc = rans_encode(symbols, freqs)
     raw = acc.to_bytes((nbits + 7) // 8, "little")
-    return (bytes([4, lt, lx]) + emit_method4_headers(bands, cross) + emit_tables(freqs) + uvar(len(rc)) + rc
-            + raw)
+    return (bytes([4, lt, lx]) + emit_method4_headers(bands, cross, leak0) + emit_tables(freqs) + uvar(len(rc))
+            + rc + raw)
 
 
 def method4_reference(bands, cross, res):
@@ -1080,7 +1085,11 @@ def method4_fields(rng, R, C, wild):
     for ctx in range(64):
         f = 1 + rng.multinomial(1024 - 128, rng.dirichlet(np.full(128, 0.3)))
         freqs[ctx] = [int(v) for v in f]
-    return bands, cross, res, freqs
+    if wild:
+        leak0 = [int(rng.choice([0, 1, (1 << 40) - 1, int(rng.integers(0, 1 << 40))])) for _ in range(C)]
+    else:
+        leak0 = [int(rng.integers(0, 1 << 16)) for _ in range(C)]
+    return bands, cross, res, freqs, leak0
 
 
 @case
@@ -1096,8 +1105,8 @@ def crafted_method4():
             ("wild, float64 mode 1", 40, 70, True, "float64", 1, struct.pack("<d", 1.0)),
             ("wild, 1 column", 90, 1, True, "float64", 1, struct.pack("<d", 1.0)),
             ("wild, 3 columns", 70, 3, True, "float64", 1, struct.pack("<d", 0.5))):
-        bands, cross, res, freqs = method4_fields(rng, R, C, wild)
-        tile = method4_tile(bands, cross, res, freqs)
+        bands, cross, res, freqs, leak0 = method4_fields(rng, R, C, wild)
+        tile = method4_tile(bands, cross, res, freqs, leak0=leak0)
         want = method4_reference(bands, cross, res)
         st = Counter()
         got = D.decode_plane(tile, R, C, "i32", st)
@@ -1122,8 +1131,8 @@ def crafted_method4_hostile():
     rng = np.random.default_rng(132)
     step1 = struct.pack("<Q", 1)
 
-    def stream(bands, cross, res, freqs, R, C, cut=None, lt=0, lx=0, hdr=None):
-        t = method4_tile(bands, cross, res, freqs, lt, lx)
+    def stream(bands, cross, res, freqs, R, C, cut=None, lt=0, lx=0, hdr=None, leak0=None):
+        t = method4_tile(bands, cross, res, freqs, lt, lx, leak0)
         return with_tiles(hdr or stream_header("int32", 0, R, C, R, C, step1), [t[:cut] if cut is not None else t])
     R, C = 2, 2
     freqs = {0: [1024] + [0] * 127}  # every residual 0 (context 0): the smallest valid tile
@@ -1153,6 +1162,10 @@ def crafted_method4_hostile():
     bad["cross shift 31"] = stream(base, [(1, 31, [1])], zero, freqs, R, C)
     bad["cross weight 2^20 + 1"] = stream(base, [(1, 0, [(1 << 20) + 1])], zero, freqs, R, C)
     bad["cross weight -2^20 - 1"] = stream(base, [(1, 0, [-(1 << 20) - 1])], zero, freqs, R, C)
+    # (The sums' contexts need tables: every context gets one with symbol 0 certain.)
+    all_ctx = {c: [1024] + [0] * 127 for c in range(64)}
+    bad["initial context sum 2^40"] = stream(base, ok_cross, zero, all_ctx, R, C, leak0=[0, 1 << 40])
+    top = stream(base, ok_cross, zero, all_ctx, R, C, leak0=[(1 << 40) - 1, 1])
     n_head = len(emit_method4_headers(base, []))
     for cut in (1, 2, 3):  # k, shift, the weight: the tile ends inside the cross section
         bad[f"cross section cut after {cut - 1} of its 3 bytes"] = stream(base, ok_cross, zero, freqs, R, C, cut=3 + n_head + cut - 1)
@@ -1174,10 +1187,11 @@ def crafted_method4_hostile():
     for what, st_ in bad.items():
         must_reject(what.replace(" ", "_").replace("^", "").replace(",", ""), st_, what)
     # accepted by both: the baseline, the 66-column baseline
-    for what, st_ in {"2 x 2 baseline": good, "66 columns, k = 64 at column 65": ok66}.items():
+    for what, st_ in {"2 x 2 baseline": good, "66 columns, k = 64 at column 65": ok66,
+                      "initial context sum 2^40 - 1": top}.items():
         require(agree(what.replace(" ", "_").replace(",", ""), st_) == "both decode it identically",
                 f"{what}: decode.py and the CLI do not both decode it")
-    return None, f"{len(bad)} refused by both, 2 decoded by both"
+    return None, f"{len(bad)} refused by both, 3 decoded by both"
 
 
 def good_tile(stream):
@@ -1256,7 +1270,7 @@ EXPECTED = (["version 1", "version 2", "version 3", "version 4"]
             + [f"mode 3 variant {v} ({t})" for v in range(5) for t in ("float32", "float64")]
             + [f"mode 3 variant {v} predictor {p}" for v in (1, 4) for p in range(5)]
             + ["method 0", "method 1", "method 2", "method 3", "method 3 with several columns", "method 4",
-               "method 4 with several columns", "method 4 cross weights"]
+               "method 4 with several columns", "method 4 cross weights", "method 4 initial context sums"]
             + [f"byte sequence form {f}" for f in range(3)]
             + ["one-channel tiles", "subbands with several segments", "one-column subbands (C == 1 contexts)",
                "method 1 escape (k >= 31)", "raw field wider than 32 bits"])

@@ -789,6 +789,14 @@ def read_cross(rd, c):
     return read_weights(rd, k, "cross weight")
 
 
+def read_leak0(rd, ncols):
+    """Method 4's initial context sums, one per column, each below 2^40."""
+    leak0 = [rd.varint() for _ in range(ncols)]
+    if any(s >= 1 << 40 for s in leak0):
+        fail("method 4 initial context sum of 2^40 or more")
+    return leak0
+
+
 def rounding(shift):
     return (1 << (shift - 1)) if shift > 0 else 0
 
@@ -822,6 +830,9 @@ def decode_method4(rd, R, C, st):
     cross = [(0, 0, [])] + [read_cross(rd, c) for c in range(1, C)]
     if any(k for k, _, _ in cross):
         st["method 4 cross weights"] += 1
+    leak0 = read_leak0(rd, ncols)
+    if any(leak0):
+        st["method 4 initial context sums"] += 1
     model = RansModel(rd)
     rc_len = rd.varint()
     rc = rd.take(rc_len)
@@ -832,7 +843,7 @@ def decode_method4(rd, R, C, st):
     u = np.zeros((R, C), dtype=np.int64)
     for c in range(ncols):
         col = [0] * R
-        s = 0
+        s = leak0[c]
         for t in range(R):
             r = dec(context_of(s >> 4))
             col[t] = r

@@ -62,6 +62,10 @@ const CROSS_FIT_ROWS: usize = 2048;
 /// 566720 (566711).
 const LEAK_SHIFT: u32 = 5;
 const LEAK_SCALE: u32 = 4;
+/// The first residuals of a method-4 column whose mean magnitude sets its initial context sum.
+const LEAK_WARMUP: usize = 32;
+/// Bound of a method-4 initial context sum in a stream (the sum of residual magnitudes below 2^32 stays below 2^37).
+const MAX_LEAK0: u64 = 1 << 40;
 /// Bits a cross-channel weight is reckoned to cost when choosing how many columns to weigh (mostly one varint byte).
 const CROSS_COEF_BITS: f64 = 9.0;
 
@@ -609,12 +613,17 @@ fn encode_columns(
             false => this.iter_mut().zip(pred.iter()).for_each(|(o, &q)| *o = o.wrapping_sub(q)),
         }
     }
+    // Each column's context sum starts where its first residuals would take it.
+    let leak0: Vec<u64> = u.chunks_exact(rows).map(initial_leak).collect();
+    for &s0 in &leak0 {
+        put_varint(out, s0);
+    }
     symbols.clear();
     let mut counts = vec![[0u32; NSYM]; MAX_CONTEXTS];
     let mut raw = RawWriter::new();
     contexts.clear();
     contexts.resize(rows * cols, 0);
-    leaky_contexts(u, rows, contexts);
+    leaky_contexts(u, rows, &leak0, contexts);
     rans::collect_symbols(u, contexts, &mut raw, &mut counts, symbols);
     let coded = write_tables_and_code(out, &counts, symbols);
     let fixed = out.len();
@@ -737,11 +746,20 @@ fn max_abs(x: &[i64]) -> u64 {
     x.iter().fold(0u64, |m, &v| m.max(v.unsigned_abs()))
 }
 
+/// The initial context sum of a method-4 column whose residuals are `r`: the sum's level for the mean magnitude
+/// of its first [`LEAK_WARMUP`] residuals (a sum started at 0 would take tens of samples to reach it, in contexts
+/// of its own: in 1024-row tiles of f32int, 1 % of the bytes).
+fn initial_leak(r: &[i64]) -> u64 {
+    let first = &r[..r.len().min(LEAK_WARMUP)];
+    let sum: u64 = first.iter().map(|&v| magnitude(v) as u64).sum();
+    (sum << LEAK_SHIFT) / first.len().max(1) as u64
+}
+
 /// Method 4's contexts of the residuals `r` of columns of `rows` each (column-major), into `out`: from a sum of each
-/// column's magnitudes that leaks 1/32 per sample (docs/format.md, method 4). Four columns at a time: each sum is a
-/// chain of dependent steps, and four chains side by side keep the core busy.
+/// column's magnitudes that leaks 1/32 per sample, starting from `leak0` (docs/format.md, method 4). Four columns at
+/// a time: each sum is a chain of dependent steps, and four chains side by side keep the core busy.
 #[inline(always)]
-fn leaky_contexts(r: &[i64], rows: usize, out: &mut [u8]) {
+fn leaky_contexts(r: &[i64], rows: usize, leak0: &[u64], out: &mut [u8]) {
     let step = |s: &mut u64, v: i64| {
         let ctx = context_of(*s >> LEAK_SCALE) as u8;
         *s = *s - (*s >> LEAK_SHIFT) + magnitude(v) as u64;
@@ -750,14 +768,15 @@ fn leaky_contexts(r: &[i64], rows: usize, out: &mut [u8]) {
     let rows = rows.max(1);
     let mut quads = r.chunks_exact(4 * rows);
     let mut outs = out.chunks_exact_mut(4 * rows);
-    for (q, o) in (&mut quads).zip(&mut outs) {
+    let mut starts = leak0.chunks_exact(4);
+    for ((q, o), s0) in (&mut quads).zip(&mut outs).zip(&mut starts) {
         let (r0, rest) = q.split_at(rows);
         let (r1, rest) = rest.split_at(rows);
         let (r2, r3) = rest.split_at(rows);
         let (o0, rest) = o.split_at_mut(rows);
         let (o1, rest) = rest.split_at_mut(rows);
         let (o2, o3) = rest.split_at_mut(rows);
-        let mut s = [0u64; 4];
+        let mut s = [s0[0], s0[1], s0[2], s0[3]];
         for t in 0..rows {
             o0[t] = step(&mut s[0], r0[t]);
             o1[t] = step(&mut s[1], r1[t]);
@@ -765,8 +784,9 @@ fn leaky_contexts(r: &[i64], rows: usize, out: &mut [u8]) {
             o3[t] = step(&mut s[3], r3[t]);
         }
     }
-    for (col, o) in quads.remainder().chunks_exact(rows).zip(outs.into_remainder().chunks_exact_mut(rows)) {
-        let mut s = 0u64;
+    let rest = quads.remainder().chunks_exact(rows).zip(outs.into_remainder().chunks_exact_mut(rows));
+    for ((col, o), &s0) in rest.zip(starts.remainder()) {
+        let mut s = s0;
         for (o, &v) in o.iter_mut().zip(col) {
             *o = step(&mut s, v);
         }
@@ -1035,6 +1055,14 @@ fn decode_columns(cur: &mut Cursor, base: usize, rows: usize, cols: usize, x: &m
             w.weights.push(q as i32);
         }
     }
+    let mut leak0 = Vec::with_capacity(ncols);
+    for _ in 0..ncols {
+        let s0 = cur.varint("initial context sum")?;
+        if s0 >= MAX_LEAK0 {
+            return Err(CodecError::Corrupt { what: "initial context sum", offset: base + cur.pos() });
+        }
+        leak0.push(s0);
+    }
     let model = read_tables(cur, base)?;
     let rc_bytes = read_coder_stream(cur, base)?;
     let mut src = ResidualDecoder::new(&model, rc_bytes, cur.rest());
@@ -1046,7 +1074,7 @@ fn decode_columns(cur: &mut Cursor, base: usize, rows: usize, cols: usize, x: &m
     let mut largest = Vec::with_capacity(ncols);
     // The columns' residuals as i32 while all so far fit (the cross predictions' fast path).
     let mut u32s: Vec<i32> = Vec::new();
-    for (c, ((m, seg, preds), w)) in headers.iter().zip(&cross).enumerate() {
+    for (c, (((m, seg, preds), w), &s0)) in headers.iter().zip(&cross).zip(&leak0).enumerate() {
         let (before, this) = u.split_at_mut(c * rows);
         let this = &mut this[..rows];
         if w.weights.is_empty() {
@@ -1055,7 +1083,7 @@ fn decode_columns(cur: &mut Cursor, base: usize, rows: usize, cols: usize, x: &m
             cross_predictions(before, &u32s, &largest, rows, c, w, &mut q, &mut acc32, false);
             this.copy_from_slice(&q);
         }
-        let mut leak = 0u64;
+        let mut leak = s0;
         let column = &mut by_column[c * rows..(c + 1) * rows];
         for (i, p) in preds.iter().enumerate() {
             let range = i * seg..((i + 1) * seg).min(rows);
@@ -2097,8 +2125,8 @@ mod tests {
     }
 
     /// Method-4 tiles with a field out of its range (wavelet levels, order, shifts, coefficient and weight
-    /// magnitudes, a weight count beyond the columns before), with far more columns than bytes, or cut anywhere,
-    /// are refused.
+    /// magnitudes, a weight count beyond the columns before, an initial context sum), with far more columns than
+    /// bytes, or cut anywhere, are refused.
     #[test]
     fn hostile_method4_tiles_are_refused() {
         let (rows, cols) = (3, 3);
@@ -2111,10 +2139,16 @@ mod tests {
         }
         let cross_at = good.len();
         good.extend_from_slice(&[1, 0, 2, 1, 0, 2]);
-        // Every residual 0: symbol 0 in context 0, the only symbol of the only table.
+        // Initial context sums 0, 1 and 2^40 - 1 (the largest allowed).
+        let leak_at = good.len();
+        good.extend_from_slice(&[0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0x1f]);
+        // Every residual 0: symbol 0, the only symbol of each table, in the contexts the sums pass through.
+        let mut contexts = vec![0u8; rows * cols];
+        leaky_contexts(&vec![0; rows * cols], rows, &[0, 1, (1 << 40) - 1], &mut contexts);
         let mut counts = vec![[0u32; NSYM]; MAX_CONTEXTS];
-        counts[0][0] = (rows * cols) as u32;
-        let coded = write_tables_and_code(&mut good, &counts, &vec![(0u8, 0u8); rows * cols]);
+        contexts.iter().for_each(|&c| counts[c as usize][0] += 1);
+        let symbols: Vec<(u8, u8)> = contexts.iter().map(|&c| (c, 0)).collect();
+        let coded = write_tables_and_code(&mut good, &counts, &symbols);
         write_streams(&mut good, &coded, RawWriter::new());
         assert_eq!(decode_tile(&good, 0, rows, cols, RawKind::I32).unwrap(), vec![0; 9]);
         let corrupt = |at: usize, v: &[u8]| {
@@ -2133,6 +2167,7 @@ mod tests {
             (cross_at, &[2]),        // column 1 weighs two columns
             (cross_at + 1, &[31]),   // cross shift
             (cross_at + 2, &beyond), // weight
+            (leak_at + 7, &[0x20]),  // initial context sum 2^40
         ] {
             assert!(matches!(corrupt(at, v), Err(CodecError::Corrupt { .. })), "field at {at}");
         }
