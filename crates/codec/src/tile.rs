@@ -1066,7 +1066,7 @@ fn decode_columns(cur: &mut Cursor, base: usize, rows: usize, cols: usize, x: &m
     let model = read_tables(cur, base)?;
     let rc_bytes = read_coder_stream(cur, base)?;
     let mut src = ResidualDecoder::new(&model, rc_bytes, cur.rest());
-    // The columns' residuals from their own predictions (column-major), and one column's values.
+    // The columns' residuals from their own predictions (column-major).
     let mut u = vec![0i64; rows * ncols];
     // The columns' values, column-major (placed in `x`, row-major, at the end).
     let mut by_column = vec![0i64; rows * ncols];
