@@ -80,5 +80,14 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 pub(crate) fn put_svarint(out: &mut Vec<u8>, v: i64) {
-    put_varint(out, ((v << 1) ^ (v >> 63)) as u64);
+    put_varint(out, zigzag(v));
+}
+
+/// Bytes `put_svarint` writes for `v`.
+pub(crate) fn svarint_len(v: i64) -> usize {
+    (64 - zigzag(v).leading_zeros() as usize).div_ceil(7).max(1)
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
 }

@@ -78,8 +78,9 @@ pub struct Params {
     /// Worker threads; 0 uses rayon's global pool. The output does not depend on it.
     pub threads: usize,
     /// Predict every channel of a tile apart, along time, then from the channels before it, with the tile's shared
-    /// entropy tables (tile method 4, stream version 4): `Some(true)` always, `Some(false)` never, `None` as a trial on the array decides (arrays
-    /// of 8 to 64 channels, with `auto`, automatic tile widths, static tables and no wavelet).
+    /// entropy tables (tile method 4, stream version 4): `Some(true)` always, `Some(false)` never, `None` as a trial
+    /// on the array decides (arrays of 8 to 64 channels, with `auto`, automatic tile widths, static tables and no
+    /// wavelet).
     pub columns: Option<bool>,
 }
 
@@ -291,7 +292,7 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
     }
     // Genuine floats (mode 3) have no use for column bands: their variants are mostly not predictive.
     let genuine_floats = matches!(elems, Elements::Exact(FloatExact::Bits));
-    // (Method 3 has static tables and no wavelet: other settings code the tiles as before.)
+    // (Columns have static tables and no wavelet: other settings code the tiles as before.)
     let columns_allowed = params.entropy == Entropy::Static && params.lt == 0 && params.lx == 0;
     let (mut columns, mut done) = (params.columns.unwrap_or(false) && columns_allowed, Vec::new());
     if params.columns.is_none()
@@ -341,7 +342,7 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
     Ok(format::assemble(&header, tiles, |jobs| workers.map_plain(jobs, format::place_tile)))
 }
 
-/// Arrays this wide are tried with every channel predicted apart (tile method 3). With fewer channels the trial
+/// Arrays this wide are tried with every channel predicted apart (tile method 4). With fewer channels the trial
 /// costs more than the whole 2-D coding (and the corpus' 3-channel seismometer file codes 4 % larger that way).
 const COLUMN_TRIAL_COLS: std::ops::RangeInclusive<usize> = 8..=64;
 /// Tile rows shorter than this are tried whole (see [`choose_columns`]). (The 1024-row chunks of optodas that the
@@ -389,10 +390,10 @@ struct DecodeScratch {
 type CodedTiles = Vec<(usize, Vec<u8>)>;
 
 /// Chooses how the full-width tiles of a narrow array are coded: as 2-D planes (2-D prediction and contexts), or
-/// with each channel predicted apart along time, with one-channel contexts and the tile's shared tables (method 3;
-/// `columns` = true). Measured on the corpus (bytes as columns, 2-D, and as tiles of one channel, which this
-/// replaced): porotomo_silixa_gdr_f32int 129129, 136629, 130811; sentek 578516, 598623, 580290; optodas 271550,
-/// 274635, 280916. The first tile row (`bh` rows) is coded both ways when it has fewer than
+/// with each channel predicted apart along time, then from the channels before it, with one-channel contexts and the
+/// tile's shared tables (method 4; `columns` = true). Measured on the corpus (bytes as columns, method 4 then method
+/// 3, as 2-D tiles, and as tiles of one channel, which method 3 replaced): porotomo_silixa_gdr_f32int 126991, 129129,
+/// 136629, 130811; sentek 566638, 578516, 598623, 580290; optodas 261212, 271550, 274635, 280916. The first tile row (`bh` rows) is coded both ways when it has fewer than
 /// [`COLUMN_TRIAL_WHOLE_ROWS`] rows; else on a band of 1 / [`COLUMN_TRIAL_SHARE`] of it (at least
 /// [`COLUMN_TRIAL_BAND_ROWS`] rows) in its middle, each coding then counting its fixed part (predictors, tables)
 /// once and the rest as many times as the whole tile row would.

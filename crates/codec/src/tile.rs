@@ -4,7 +4,7 @@
 //! fitted predictor, interleaving prediction with the context-modelled residual coder (the decoder needs each
 //! reconstructed sample before it can predict the next). See `docs/format.md`.
 
-use crate::bytes::{put_svarint, put_varint, Cursor};
+use crate::bytes::{put_svarint, put_varint, svarint_len, Cursor};
 use crate::CodecError;
 use daspack_entropy::rans::{self, RansEncoder, ResidualDecoder, StaticModel, NSYM};
 use daspack_entropy::residual::context_of;
@@ -37,7 +37,8 @@ const FIT_SAMPLES: usize = 1 << 15;
 const TRIAL_FIT_SAMPLES: usize = 1 << 12;
 /// Samples used to fit the predictor of a column band (method 3). Bytes with 2^15, 2^13, 2^12 and 2^11 samples:
 /// sentek 578104, 578296, 578516, 578897; f32int 129133, 129154, 129129, 129193; optodas 271556, 271556, 271550,
-/// 272942. One thread, compress MB/s at 2^15 and 2^12: sentek 132 -> 149, f32int 146 -> 158.
+/// 272942. One thread, compress MB/s at 2^15 and 2^12: sentek 132 -> 149, f32int 146 -> 158. (Method 4, before its
+/// initial context sums, with 2^13, 2^12 and 2^11: optodas 261158, 261223, 265454; f32int 127083, 127094, 127158.)
 const COLUMN_FIT_SAMPLES: usize = 1 << 12;
 /// Samples used to compare candidate predictors.
 const ESTIMATE_SAMPLES: usize = 1 << 14;
@@ -1345,7 +1346,7 @@ impl<'a> Values<'a> {
     /// `x`, with its i32 copy made in `copy` when its values are small enough.
     #[inline(always)]
     fn of(x: &'a [i64], copy: &'a mut Vec<i32>) -> Self {
-        let max_abs = x.iter().fold(0u64, |m, &v| m.max(v.unsigned_abs()));
+        let max_abs = max_abs(x);
         copy.clear();
         if max_abs <= I32_SUMS_MAX_ABS {
             copy.extend(x.iter().map(|&v| v as i32));
@@ -1824,12 +1825,6 @@ fn requantise(p: &Predictor, shift: u8) -> Predictor {
     let d = p.shift - shift;
     let taps = p.taps.iter().map(|t| Tap { coef: (t.coef + (1 << (d - 1))) >> d, ..*t }).collect();
     Predictor { taps, shift }
-}
-
-/// Bytes of `v` as an svarint.
-fn svarint_len(v: i64) -> usize {
-    let z = ((v << 1) ^ (v >> 63)) as u64;
-    (64 - z.leading_zeros() as usize).div_ceil(7).max(1)
 }
 
 fn bytes_left(cur: &Cursor) -> usize {

@@ -1,7 +1,7 @@
 //! Coding by columns (tile method 4: every channel predicted apart, then from the channels before it, one table per
 //! tile) at the level of whole streams: the trial picks it for channels with little in common and not for a
-//! coherent wavefield, its streams are version 4 and the others
-//! keep their older version, and forcing it on or off is obeyed.
+//! coherent wavefield, its streams are version 4 and the others keep their older version, forcing it on or off is
+//! obeyed, and version-3 streams of method 3 still decode.
 
 use daspack_codec::{compress, decompress, read_header, ArrayBuf, Entropy, Params};
 
