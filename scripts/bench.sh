@@ -28,6 +28,9 @@ log "daspack, lossless, 1 thread, every corpus file"
 $BIN bench --threads 1 --repeats "$REPEATS" --json "$OUT/ours_lossless.json" "$DATA"/*.npy
 log "daspack, fixed accuracy E = std/100, float files"
 $BIN bench --threads 1 --repeats "$REPEATS" --rel-error 0.01 --json "$OUT/ours_fixed.json" "$DATA"/*f32*.npy "$DATA"/*f64*.npy
+log "daspack, wide integer arrays coded by columns (opt-in: --columns on --block-width 256), 1 thread"
+$BIN bench --threads 1 --repeats "$REPEATS" --columns on --block-width 256 --json "$OUT/ours_columns_wide.json" \
+    "$DATA"/silixa_*.npy "$DATA"/apsensing_*.npy
 log "peers, lossless, same files"
 "$PY" "$SHARED/bench/peers.py" --files "$DATA/*.npy" --codecs 'pcodec*,flac*,zstd-3-shuffle,blosc2-bitshuffle-zstd-t1,daspack-t1' \
     --repeats 3 --json "$OUT/peers_lossless.json" > /dev/null
