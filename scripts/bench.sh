@@ -31,6 +31,8 @@ $BIN bench --threads 1 --repeats "$REPEATS" --rel-error 0.01 --json "$OUT/ours_f
 log "daspack, wide integer arrays coded by columns (opt-in: --columns on --block-width 256), 1 thread"
 $BIN bench --threads 1 --repeats "$REPEATS" --columns on --block-width 256 --json "$OUT/ours_columns_wide.json" \
     "$DATA"/silixa_*.npy "$DATA"/apsensing_*.npy
+log "integer-like float files beside a Gaussian model's bound"
+"$PY" scripts/model_bound.py "$DATA" --daspack "$BIN" > "$OUT/model_bound.md"
 log "peers, lossless, same files"
 "$PY" "$SHARED/bench/peers.py" --files "$DATA/*.npy" --codecs 'pcodec*,flac*,zstd-3-shuffle,blosc2-bitshuffle-zstd-t1,daspack-t1' \
     --repeats 3 --json "$OUT/peers_lossless.json" > /dev/null

@@ -61,6 +61,15 @@ if ints and floats:
     for f, o in sorted(floats.items()):
         w(f"  - {f}: {o['compress_mb_s'] / mc:.2f} and {o['decompress_mb_s'] / md:.2f}")
 w("")
+if os.path.exists(os.path.join(d, "model_bound.md")):
+    w("## Integer-like float files beside a Gaussian model's bound")
+    w("")
+    w("What an ideal coder would spend on the counts of these files (no side information, no coding loss) under ever "
+      "richer linear-Gaussian models, beside the daspack stream and 10 % above pcodec level 8's ratio, from "
+      "`scripts/model_bound.py` (the weights and predictors of these models are fitted on the whole array, as an "
+      "encoder would, but cost nothing here).")
+    w(open(os.path.join(d, "model_bound.md")).read().rstrip())
+    w("")
 w("## Fixed accuracy, E = std / 100 (one thread)")
 w("")
 w("| file | E | daspack ratio | max error | SZ3 ratio | ZFP ratio |")
