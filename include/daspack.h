@@ -61,10 +61,10 @@
 
 /**
  * The newest stream format version this library writes; it reads every version from 1 to this one. A stream has
- * the lowest version that has what it uses: version 4 when channels are predicted apart (tile method 4), else 2
- * for lossless floats, else 1.
+ * the lowest version that has what it uses: version 5 when an entropy table is a law, else 4 when channels are
+ * predicted apart (tile method 4), else 2 for lossless floats, else 1.
  */
-#define DASPACK_FORMAT_VERSION 4
+#define DASPACK_FORMAT_VERSION 5
 
 /**
  * Most worker threads a call may ask for.

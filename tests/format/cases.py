@@ -118,6 +118,8 @@ def cli_decode(name, stream):
     if os.path.exists(dst):
         os.remove(dst)
     p = run_cli("decompress", "-f", src, dst, check=False)
+    # a hostile stream must be refused with an error, never by a panic (exit status 101 would pass for a refusal)
+    require(b"panicked" not in p.stderr, f"the CLI panics: {p.stderr.decode(errors='replace').strip()[:300]}")
     if p.returncode != 0:
         return None
     return np.load(dst)
@@ -157,6 +159,9 @@ def roundtrip(name, a, opts=(), expect=None, absent=None):
     elif a.size:
         err = np.max(np.abs(got.astype(np.float64) - a.astype(np.float64)))
         require(err <= E, f"max error {err} > {E}")
+    # section 7: older decoders misread a law or a method-4 tile, so a stream with one must be marked as new enough
+    require(not st["law tables"] or stream[4] >= 5, f"law tables in a version-{stream[4]} stream")
+    require(not st["method 4"] or stream[4] >= 4, f"method 4 in a version-{stream[4]} stream")
     for key in expect or ():
         require(st[key] > 0, f"the stream does not contain '{key}' (has: {dict(st)})")
     for key in absent or ():
@@ -243,14 +248,15 @@ def rt(name, a, opts=(), expect=None, absent=None):
 
 
 # integers, mode 0
-rt("i32_das_default", lambda: das_int(400, 48, 1), (), ["mode 0 (int32)", "method 2"])
+rt("i32_das_default", lambda: das_int(400, 48, 1), (), ["mode 0 (int32)", "method 2", "law tables"])
 rt("i32_das_adaptive", lambda: das_int(400, 48, 1), ["--adaptive"], ["method 1"])
-rt("i32_das_E0", lambda: das_int(300, 40, 2), ["--abs-error", "0"])
-rt("i32_das_E7", lambda: das_int(300, 40, 3), ["--abs-error", "7"], ["mode 0 with step > 1"])
+rt("i32_das_E0", lambda: das_int(300, 40, 2), ["--abs-error", "0"], ["law tables"])
+rt("i32_das_E7", lambda: das_int(300, 40, 3), ["--abs-error", "7"], ["mode 0 with step > 1", "law tables"])
 rt("i32_das_E1000_adaptive", lambda: das_int(300, 40, 4), ["--abs-error", "1000", "--adaptive"], ["method 1"])
-rt("i16_das", lambda: das_int(300, 40, 5, amp=8000, dtype=np.int16), (), ["mode 0 (int16)"])
-rt("i16_das_E3", lambda: das_int(300, 40, 6, amp=8000, dtype=np.int16), ["--abs-error", "3"])
-rt("u16_das", lambda: das_int(300, 40, 7, amp=8000, dtype=np.uint16, offset=32768), (), ["mode 0 (uint16)"])
+rt("i16_das", lambda: das_int(300, 40, 5, amp=8000, dtype=np.int16), (), ["mode 0 (int16)", "law tables"])
+rt("i16_das_E3", lambda: das_int(300, 40, 6, amp=8000, dtype=np.int16), ["--abs-error", "3"], ["law tables"])
+rt("u16_das", lambda: das_int(300, 40, 7, amp=8000, dtype=np.uint16, offset=32768), (),
+   ["mode 0 (uint16)", "law tables"])
 rt("u16_das_E2_adaptive", lambda: das_int(300, 40, 8, amp=8000, dtype=np.uint16, offset=32768),
    ["--abs-error", "2", "--adaptive"])
 
@@ -266,10 +272,10 @@ def extremes(dtype, seed, rows=200, cols=30):
     return a.astype(dtype)
 
 
-rt("u16_extremes_E5", lambda: extremes(np.uint16, 9), ["--abs-error", "5"])
-rt("i16_extremes_E100", lambda: extremes(np.int16, 10), ["--abs-error", "100"])
-rt("i32_extremes", lambda: extremes(np.int32, 11))
-rt("i32_extremes_E1e6", lambda: extremes(np.int32, 12), ["--abs-error", "1000000"])
+rt("u16_extremes_E5", lambda: extremes(np.uint16, 9), ["--abs-error", "5"], ["law tables"])
+rt("i16_extremes_E100", lambda: extremes(np.int16, 10), ["--abs-error", "100"], ["law tables"])
+rt("i32_extremes", lambda: extremes(np.int32, 11), (), ["law tables"])
+rt("i32_extremes_E1e6", lambda: extremes(np.int32, 12), ["--abs-error", "1000000"], ["law tables"])
 rt("i32_random_raw", lambda: np.random.default_rng(13).integers(-2**31, 2**31, (100, 50)).astype(np.int32),
    (), ["method 0"])
 rt("i16_random_raw", lambda: np.random.default_rng(14).integers(-2**15, 2**15, (100, 50)).astype(np.int16),
@@ -283,38 +289,47 @@ rt("shape_1x1_i32", lambda: np.array([[-7]], np.int32))
 rt("shape_1x1_u16", lambda: np.array([[65535]], np.uint16))
 rt("shape_1x1_f32", lambda: np.array([[np.float32(3.25)]], np.float32))
 rt("shape_1x1_f64_mode1", lambda: np.array([[-2.5e3]]), ["--abs-error", "0.1"])
-rt("shape_Nx1_i32", lambda: das_int(3000, 1, 16), (), ["one-channel tiles"])
+rt("shape_Nx1_i32", lambda: das_int(3000, 1, 16), (), ["one-channel tiles", "law tables"])
+# one tile of 20000 samples: the contexts with many symbols keep explicit tables, the others take laws
+rt("tables_laws_and_explicit_20000x1", lambda: das_int(20000, 1, 140), (),
+   ["version 5", "law tables", "explicit tables"])
 rt("shape_Nx1_i16_adaptive", lambda: das_int(2000, 1, 17, amp=5000, dtype=np.int16), ["--adaptive"])
-rt("shape_1xN_i32", lambda: das_int(1, 3000, 18))
+rt("shape_1xN_i32", lambda: das_int(1, 3000, 18), (), ["law tables"])
 rt("shape_1xN_u16_adaptive", lambda: das_int(1, 2000, 19, amp=5000, dtype=np.uint16, offset=30000), ["--adaptive"])
 rt("shape_0xN_i16", lambda: np.zeros((0, 8), np.int16))
 rt("shape_0xN_f32", lambda: np.zeros((0, 5), np.float32))
 rt("shape_Nx0_f64", lambda: np.zeros((6, 0), np.float64))
-rt("shape_odd_37x29_i32", lambda: das_int(37, 29, 20))
+rt("shape_odd_37x29_i32", lambda: das_int(37, 29, 20), (), ["law tables"])
 rt("shape_odd_2x3_u16", lambda: np.array([[1, 2, 3], [60000, 5, 6]], np.uint16))
 
 # wavelet, segments, tiles, orders
-rt("wavelet_lt2_lx2", lambda: das_int(203, 45, 21), ["--lt", "2", "--lx", "2"], ["wavelet lt=2 lx=2"])
+rt("wavelet_lt2_lx2", lambda: das_int(203, 45, 21), ["--lt", "2", "--lx", "2"], ["wavelet lt=2 lx=2", "law tables"])
 rt("wavelet_lt3_adaptive", lambda: das_int(301, 33, 22), ["--lt", "3", "--adaptive"], ["wavelet lt=3 lx=0"])
-rt("wavelet_lx3_odd", lambda: das_int(150, 37, 23), ["--lx", "3"], ["wavelet lt=0 lx=3"])
-rt("wavelet_lt5_lx1_i16", lambda: das_int(97, 21, 24, amp=5000, dtype=np.int16), ["--lt", "5", "--lx", "1"])
-rt("wavelet_16_levels", lambda: das_int(200, 30, 25), ["--lt", "16", "--lx", "16"], ["wavelet lt=16 lx=16"])
+rt("wavelet_lx3_odd", lambda: das_int(150, 37, 23), ["--lx", "3"], ["wavelet lt=0 lx=3", "law tables"])
+rt("wavelet_lt5_lx1_i16", lambda: das_int(97, 21, 24, amp=5000, dtype=np.int16), ["--lt", "5", "--lx", "1"],
+   ["law tables"])
+rt("wavelet_16_levels", lambda: das_int(200, 30, 25), ["--lt", "16", "--lx", "16"],
+   ["wavelet lt=16 lx=16", "law tables"])
 rt("wavelet_small_raw", lambda: das_int(9, 5, 25), ["--lt", "6", "--lx", "6"])
-rt("wavelet_lossy_f32", lambda: das_float(200, 40, 26).astype(np.float32), ["--lt", "2", "--lx", "1", "--abs-error", "2"])
-rt("segments_64", lambda: das_int(400, 40, 27), ["--segment-rows", "64"], ["subbands with several segments"])
+rt("wavelet_lossy_f32", lambda: das_float(200, 40, 26).astype(np.float32), ["--lt", "2", "--lx", "1", "--abs-error", "2"],
+   ["law tables"])
+rt("segments_64", lambda: das_int(400, 40, 27), ["--segment-rows", "64"],
+   ["subbands with several segments", "law tables"])
 rt("segments_7_adaptive", lambda: das_int(100, 20, 28), ["--segment-rows", "7", "--adaptive", "--lt", "1"])
-rt("tiles_100x16", lambda: das_int(350, 45, 29), ["--block-height", "100", "--block-width", "16"])
-rt("tiles_one_channel", lambda: das_int(300, 8, 30), ["--block-width", "1"], ["one-channel tiles"])
+rt("tiles_100x16", lambda: das_int(350, 45, 29), ["--block-height", "100", "--block-width", "16"], ["law tables"])
+rt("tiles_one_channel", lambda: das_int(300, 8, 30), ["--block-width", "1"], ["one-channel tiles", "law tables"])
 rt("tiles_one_channel_adaptive_lt2", lambda: das_int(300, 5, 31), ["--block-width", "1", "--adaptive", "--lt", "2"])
-rt("orders_0_0", lambda: das_int(200, 30, 32), ["--no-auto", "--lpc-order", "0", "--lpc-space", "0"])
-rt("orders_4_2", lambda: das_int(300, 40, 33), ["--no-auto", "--lpc-order", "4", "--lpc-space", "2"])
-rt("orders_32_8", lambda: das_int(400, 40, 34), ["--no-auto", "--lpc-order", "32", "--lpc-space", "8"])
+rt("orders_0_0", lambda: das_int(200, 30, 32), ["--no-auto", "--lpc-order", "0", "--lpc-space", "0"], ["law tables"])
+rt("orders_4_2", lambda: das_int(300, 40, 33), ["--no-auto", "--lpc-order", "4", "--lpc-space", "2"], ["law tables"])
+rt("orders_32_8", lambda: das_int(400, 40, 34), ["--no-auto", "--lpc-order", "32", "--lpc-space", "8"], ["law tables"])
 rt("orders_32_8_adaptive_segments", lambda: das_int(300, 30, 35),
    ["--no-auto", "--lpc-order", "32", "--lpc-space", "8", "--adaptive", "--segment-rows", "100"])
-rt("orders_0_3", lambda: das_int(200, 30, 36), ["--no-auto", "--lpc-order", "0", "--lpc-space", "3"])
-rt("orders_6_0_wavelet", lambda: das_int(200, 30, 37), ["--no-auto", "--lpc-order", "6", "--lpc-space", "0", "--lt", "1", "--lx", "1"])
+rt("orders_0_3", lambda: das_int(200, 30, 36), ["--no-auto", "--lpc-order", "0", "--lpc-space", "3"], ["law tables"])
+rt("orders_6_0_wavelet", lambda: das_int(200, 30, 37), ["--no-auto", "--lpc-order", "6", "--lpc-space", "0", "--lt", "1", "--lx", "1"],
+   ["law tables"])
 
 # methods 3 and 4: every column its own subband (method 3, version 3; the encoder writes method 4 since version 4,
+# and version 5 once a table is a law, as on all of these but the adaptive one: "method 4" is what they are about,
 # with the residuals of the columns before each column predicting its own; method 3: the golden streams below)
 def channels_apart(rows, cols, seed, dtype=np.int32):
     """Channels with their own spectra and amplitudes and little in common: the case of coding by columns."""
@@ -341,58 +356,90 @@ def channels_sharing_noise(rows, cols, seed, dtype=np.int32, common_amp=400.0, g
     return np.round(a).astype(dtype)
 
 
-rt("columns_i32_on", lambda: channels_apart(600, 12, 90), ["--columns", "on"], ["version 4", "method 4"])
-rt("columns_i32_auto", lambda: channels_apart(3000, 10, 91), (), ["version 4", "method 4 with several columns"])
+rt("columns_i32_on", lambda: channels_apart(600, 12, 90), ["--columns", "on"], ["version 5", "method 4", "law tables"])
+rt("columns_i32_auto", lambda: channels_apart(3000, 10, 91), (),
+   ["version 5", "method 4 with several columns", "law tables"])
 rt("columns_f32_integers_auto", lambda: channels_apart(3000, 16, 92).astype(np.float32), (),
-   ["version 4", "mode 2 (float32)", "method 4"])
+   ["version 5", "mode 2 (float32)", "method 4", "law tables"])
 rt("columns_segments_tiles", lambda: channels_apart(700, 9, 93, np.int16),
    ["--columns", "on", "--segment-rows", "100", "--block-height", "300", "--block-width", "4"],
-   ["method 4", "method 4 columns with several segments"])
+   ["method 4", "method 4 columns with several segments", "law tables"])
 rt("columns_lossy_f64", lambda: channels_apart(500, 20, 94).astype(np.float64) * 1e-3,
-   ["--columns", "on", "--abs-error", "0.01"], ["method 4"])
-rt("columns_off", lambda: channels_apart(3000, 10, 91), ["--columns", "off"], ["version 1"], ["method 3", "method 4"])
+   ["--columns", "on", "--abs-error", "0.01"], ["method 4", "law tables"])
+rt("columns_off", lambda: channels_apart(3000, 10, 91), ["--columns", "off"], ["version 5", "method 2", "law tables"],
+   ["method 3", "method 4"])
 rt("columns_adaptive_falls_back", lambda: channels_apart(300, 10, 95), ["--columns", "on", "--adaptive"],
    ["version 1", "method 1"], ["method 3", "method 4"])
 rt("columns_shared_noise_i32", lambda: channels_sharing_noise(2000, 12, 96), ["--columns", "on"],
-   ["version 4", "method 4 with several columns", "method 4 cross weights"], ["method 3"])
+   ["version 5", "method 4 with several columns", "method 4 cross weights", "law tables"], ["method 3"])
 rt("columns_shared_noise_gauge_i16_tiles", lambda: channels_sharing_noise(900, 20, 97, np.int16, gauge=True),
    ["--columns", "on", "--block-height", "400", "--block-width", "8", "--segment-rows", "200"],
-   ["version 4", "method 4 cross weights", "method 4 columns with several segments"], ["method 3"])
+   ["version 5", "method 4 cross weights", "method 4 columns with several segments", "law tables"], ["method 3"])
 
 
 GOLDEN = os.path.join(HERE, "golden")
 
 
-@case
-def golden_v3_method3():
-    """Version-3 streams with method-3 tiles, written by the encoder before version 4 (which no longer writes method
-    3): decode.py and the CLI must both reproduce the saved input bit for bit."""
-    paths = sorted(glob.glob(os.path.join(GOLDEN, "v3_method3_*.dps")))
-    require(len(paths) >= 3, f"{GOLDEN}: expected the three v3_method3_*.dps streams, found {len(paths)}")
+def golden_input(path):
+    """The input a golden stream vN_<methods>_X.dps decodes to: input_X.npy."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return np.load(os.path.join(GOLDEN, "input_" + stem.split("_", 2)[2] + ".npy"))
+
+
+def check_golden(pattern, version, methods, absent_methods):
+    """Streams written by an earlier encoder: the version byte, methods present (each in some stream) and absent, no
+    law tables (laws came with version 5), and decode.py and the CLI reproduce the saved input bit for bit."""
+    paths = sorted(glob.glob(os.path.join(GOLDEN, pattern)))
+    require(paths, f"{GOLDEN}: no {pattern}")
     total = Counter()
     for path in paths:
         name = os.path.splitext(os.path.basename(path))[0]
         with open(path, "rb") as f:
             stream = f.read()
-        want = np.load(os.path.splitext(path)[0] + ".npy")
+        want = golden_input(path)
         st = Counter()
         got = D.decode(stream, st, strict=True)
-        require(stream[4] == 3 and st["version 3"] == 1, f"{name}: not a version-3 stream")
-        require(st["method 3"] > 0 and st["method 4"] == 0, f"{name}: no method-3 tile (has: {dict(st)})")
+        require(stream[4] == version and st[f"version {version}"] == 1, f"{name}: not a version-{version} stream")
+        for m in methods:
+            require(st[m] > 0, f"{name}: no '{m}' (has: {dict(st)})")
+        for m in absent_methods + ["law tables"]:
+            require(st[m] == 0, f"{name}: has '{m}'")
+        require(st["explicit tables"] > 0, f"{name}: no explicit table")
         require(same_bits(got, want), f"{name}: decode.py does not reproduce the saved input")
         ref = cli_decode(name, stream)
         require(ref is not None, f"{name}: the CLI refuses it")
         require(same_bits(ref, want), f"{name}: the CLI does not reproduce the saved input")
         total.update(st)
-    return total, f"{len(paths)} streams"
+    return total, len(paths)
+
+
+@case
+def golden_v3_method3():
+    """Version-3 streams with method-3 tiles, written by the encoder before version 4 (which no longer writes method
+    3)."""
+    total, n = check_golden("v3_method3_*.dps", 3, ["method 3"], ["method 4"])
+    require(n >= 3, f"{GOLDEN}: expected the three v3_method3_*.dps streams, found {n}")
+    return total, f"{n} streams"
+
+
+@case
+def golden_v4_v1_explicit_tables():
+    """Streams of the encoder before laws (version 5): version 4 with method-4 tiles, version 1 with a 2-D method-2
+    tile; their tables are all explicit."""
+    total, n4 = check_golden("v4_method4_*.dps", 4, ["method 4"], ["method 3"])
+    t1, n1 = check_golden("v1_method2_*.dps", 1, ["method 2"], ["method 3", "method 4"])
+    require(n4 >= 3 and n1 >= 1, f"{GOLDEN}: expected three v4_method4_*.dps and a v1_method2_*.dps, found {n4}, {n1}")
+    total.update(t1)
+    return total, f"{n4 + n1} streams"
 
 
 # floats, mode 1
-rt("f32_mode1", lambda: (das_float(300, 40, 40) * 1e-3).astype(np.float32), ["--abs-error", "0.01"], ["mode 1 (float32)"])
-rt("f64_mode1", lambda: das_float(300, 40, 41) * 1e-9, ["--abs-error", "1e-12"], ["mode 1 (float64)"])
+rt("f32_mode1", lambda: (das_float(300, 40, 40) * 1e-3).astype(np.float32), ["--abs-error", "0.01"],
+   ["mode 1 (float32)", "law tables"])
+rt("f64_mode1", lambda: das_float(300, 40, 41) * 1e-9, ["--abs-error", "1e-12"], ["mode 1 (float64)", "law tables"])
 rt("f32_mode1_adaptive_tiles", lambda: das_float(300, 40, 42).astype(np.float32),
    ["--abs-error", "5", "--adaptive", "--block-height", "128", "--block-width", "17"])
-rt("f64_mode1_big_E", lambda: das_float(200, 30, 43), ["--abs-error", "1e4"])
+rt("f64_mode1_big_E", lambda: das_float(200, 30, 43), ["--abs-error", "1e4"], ["law tables"])
 
 
 # floats, mode 2
@@ -448,17 +495,18 @@ def form1_f32(seed=49):
     return x
 
 
-rt("f32_exact_ints", ints_f32, (), ["mode 2 (float32)", "mode 2 form 0 (scaled)"])
+rt("f32_exact_ints", ints_f32, (), ["mode 2 (float32)", "mode 2 form 0 (scaled)", "law tables"])
 rt("f64_exact_ints_adaptive", lambda: np.round(das_float(300, 40, 50)), ["--adaptive"], ["mode 2 (float64)"])
-rt("f32_scaled", scaled_f32, (), ["mode 2 (float32)"])
-rt("f32_scaled_perturbed", perturbed_f32, (), ["mode 2 exceptions", "mode 2 tiles with a nonzero correction plane"])
+rt("f32_scaled", scaled_f32, (), ["mode 2 (float32)", "law tables"])
+rt("f32_scaled_perturbed", perturbed_f32, (),
+   ["mode 2 exceptions", "mode 2 tiles with a nonzero correction plane", "law tables"])
 rt("f32_scaled_perturbed_adaptive_tiles", perturbed_f32, ["--adaptive", "--block-height", "100", "--block-width", "23"],
    ["mode 2 exceptions", "method 1"])
-rt("f64_scaled_perturbed", perturbed_f64, (), ["mode 2 (float64)", "mode 2 exceptions"])
-rt("f32_scale_from_f64", f64_scaled_f32, (), ["mode 2 float32 scale not a float32 value"])
-rt("f32_mode2_form1", form1_f32, ["--block-height", "100"], ["mode 2 form 1 (mode-3 form)"])
-rt("f32_scaled_wavelet_segments", scaled_f32, ["--lt", "1", "--lx", "2", "--segment-rows", "50"])
-rt("f32_scaled_1col", lambda: scaled_f32(51, 2000, 1), (), ["one-channel tiles"])
+rt("f64_scaled_perturbed", perturbed_f64, (), ["mode 2 (float64)", "mode 2 exceptions", "law tables"])
+rt("f32_scale_from_f64", f64_scaled_f32, (), ["mode 2 float32 scale not a float32 value", "law tables"])
+rt("f32_mode2_form1", form1_f32, ["--block-height", "100"], ["mode 2 form 1 (mode-3 form)", "law tables"])
+rt("f32_scaled_wavelet_segments", scaled_f32, ["--lt", "1", "--lx", "2", "--segment-rows", "50"], ["law tables"])
+rt("f32_scaled_1col", lambda: scaled_f32(51, 2000, 1), (), ["one-channel tiles", "law tables"])
 
 
 # floats, mode 3
@@ -494,14 +542,18 @@ rt("f64_sine_v2", lambda: np.sin(np.arange(400)[:, None] / 20.0 + np.arange(48)[
 rt("f32_repeats_v2", lambda: np.tile(noise_f32()[:10], (30, 1)), (), ["mode 3 variant 2 (float32)"])
 # (Variant 1 against 4: on tiles tall enough for the encoder's trial, only one of them is coded in full, variant 4
 # unless its trial is 0.5 % larger; these tiles are shorter than 2 x ceil(4096 / cols) rows, so both are coded.)
-rt("f32_smooth_v1_p4", lambda: smooth_field(160, 48, 55).astype(np.float32), (), ["mode 3 variant 1 predictor 4"])
+rt("f32_smooth_v1_p4", lambda: smooth_field(160, 48, 55).astype(np.float32), (),
+   ["mode 3 variant 1 predictor 4", "law tables"])
 rt("f64_smooth_v1_p4", lambda: smooth_field(160, 48, 56), (), ["mode 3 variant 1 (float64)"])
-rt("f32_smooth_offset_v0", lambda: (smooth_field(400, 48, 57) + 100000).astype(np.float32), (), ["mode 3 variant 0 (float32)"])
-rt("f64_smooth_offset_v0", lambda: smooth_field(400, 48, 58) * 1e-6 + 5, (), ["mode 3 variant 0 (float64)"])
+rt("f32_smooth_offset_v0", lambda: (smooth_field(400, 48, 57) + 100000).astype(np.float32), (),
+   ["mode 3 variant 0 (float32)", "law tables"])
+rt("f64_smooth_offset_v0", lambda: smooth_field(400, 48, 58) * 1e-6 + 5, (),
+   ["mode 3 variant 0 (float64)", "law tables"])
 rt("f32_timewalk_v1_p0", lambda: np.cumsum(np.random.default_rng(59).standard_normal((2000, 1)), axis=0).astype(np.float32),
-   (), ["mode 3 variant 1 predictor 0"])
-rt("f32_chanwalk_v1_p1", lambda: np.cumsum(np.random.default_rng(60).standard_normal((300, 60)), axis=1).astype(np.float32),
-   (), ["mode 3 variant 1 predictor 1"])
+   (), ["mode 3 variant 1 predictor 0", "law tables"])
+# (130 rows, both variants coded: on 300 rows the trial takes variant 4, smaller since laws)
+rt("f32_chanwalk_v1_p1", lambda: np.cumsum(np.random.default_rng(60).standard_normal((130, 60)), axis=1).astype(np.float32),
+   (), ["mode 3 variant 1 predictor 1", "law tables"])
 
 
 def planar(seed):
@@ -509,9 +561,9 @@ def planar(seed):
     return np.cumsum(rng.standard_normal(300))[:, None] + np.cumsum(rng.standard_normal(60))[None, :] * 3
 
 
-rt("f32_planar_v1_p2", lambda: planar(61)[:130].astype(np.float32), (), ["mode 3 variant 1 predictor 2"])
+rt("f32_planar_v1_p2", lambda: planar(61)[:130].astype(np.float32), (), ["mode 3 variant 1 predictor 2", "law tables"])
 rt("f32_accel_v1_p3", lambda: np.cumsum(np.cumsum(np.random.default_rng(62).standard_normal((160, 48)), axis=0), axis=0).astype(np.float32),
-   (), ["mode 3 variant 1 predictor 3"])
+   (), ["mode 3 variant 1 predictor 3", "law tables"])
 
 
 def trunc_low_byte(a):
@@ -519,19 +571,22 @@ def trunc_low_byte(a):
     return (a.view(u) & ~u(0xFF)).view(a.dtype)
 
 
-rt("f32_trunc8_v4", lambda: trunc_low_byte(smooth_field(400, 48, 63).astype(np.float32)), (), ["mode 3 variant 4 (float32)"])
+rt("f32_trunc8_v4", lambda: trunc_low_byte(smooth_field(400, 48, 63).astype(np.float32)), (),
+   ["mode 3 variant 4 (float32)", "law tables"])
 rt("f64_trunc8_v4", lambda: trunc_low_byte(smooth_field(400, 48, 64)), (), ["mode 3 variant 4 (float64)"])
 rt("f64_planar_v4_p2", lambda: planar(61), (), ["mode 3 variant 4 predictor 2"])
 rt("f32_noise_specials", lambda: specials(noise_f32(), 65))
-rt("f32_smooth_specials", lambda: specials(smooth_field(300, 40, 66).astype(np.float32), 66))
+rt("f32_smooth_specials", lambda: specials(smooth_field(300, 40, 66).astype(np.float32), 66), (), ["law tables"])
 rt("f64_smooth_specials", lambda: specials(smooth_field(300, 40, 67), 67))
 rt("f32_trunc8_specials", lambda: specials(trunc_low_byte(smooth_field(300, 40, 68).astype(np.float32)), 68))
-rt("f32_walk_specials_p0", lambda: specials(np.cumsum(np.random.default_rng(69).standard_normal((2000, 1)), axis=0).astype(np.float32), 69))
+rt("f32_walk_specials_p0", lambda: specials(np.cumsum(np.random.default_rng(69).standard_normal((2000, 1)), axis=0).astype(np.float32), 69), (),
+   ["law tables"])
 rt("f32_mode3_adaptive_tiles", lambda: smooth_field(300, 40, 70).astype(np.float32),
    ["--adaptive", "--block-height", "120", "--block-width", "15"], ["method 1"])
 rt("f64_mode3_mixed_tiles", lambda: np.concatenate([smooth_field(150, 40, 71), np.random.default_rng(71).standard_normal((150, 40))]),
    ["--block-height", "150"])
-rt("f32_mode3_one_channel_tiles", lambda: smooth_field(300, 6, 72).astype(np.float32), ["--block-width", "1"])
+rt("f32_mode3_one_channel_tiles", lambda: smooth_field(300, 6, 72).astype(np.float32), ["--block-width", "1"],
+   ["law tables"])
 rt("f32_mode3_1xN", lambda: smooth_field(1, 3000, 73).astype(np.float32))
 
 
@@ -590,7 +645,7 @@ def corrupt_header_fields():
     """Header values section 1 lists as rejections, each with a valid header CRC."""
     s = base_stream()
     bad = {
-        "magic": (0, b"DASQ"), "version 0": (4, b"\0"), "version 5": (4, b"\5"), "dtype 6": (5, b"\6"),
+        "magic": (0, b"DASQ"), "version 0": (4, b"\0"), "version 6": (4, b"\6"), "dtype 6": (5, b"\6"),
         "int with mode 1": (6, b"\1"), "mode 4": (6, b"\4"), "block_height 0": (24, b"\0\0\0\0"),
         "block_width 0": (28, b"\0\0\0\0"), "tile area above 2^22": (24, struct.pack("<I", 1 << 22)),
         "abs_error NaN": (32, struct.pack("<d", float("nan"))), "abs_error -1": (32, struct.pack("<d", -1.0)),
@@ -708,15 +763,15 @@ def nan_block(a, seed, r0, c0, h, w, payloads=True):
 # Infinities and NaNs where the float predictors would meet them: a prediction that is NaN (from a NaN, or from
 # inf - inf) has no portable bits, so these tiles must take a variant without float prediction (not 1 or 4).
 NO_FLOAT_PREDICTION = [f"mode 3 variant {v} ({t})" for v in (1, 4) for t in ("float32", "float64")]
-rt("f32_infinities_p3", lambda: with_infinities(accel(104).astype(np.float32)), (), None, NO_FLOAT_PREDICTION)
+rt("f32_infinities_p3", lambda: with_infinities(accel(104).astype(np.float32)), (), ["law tables"], NO_FLOAT_PREDICTION)
 rt("f64_infinities_p3", lambda: with_infinities(accel(105)), (), None, NO_FLOAT_PREDICTION)
 rt("f32_infinities_p2", lambda: with_infinities(planar(106)[:, :40].astype(np.float32)), (), None, NO_FLOAT_PREDICTION)
 rt("f64_infinities_p4", lambda: with_infinities(smooth_field(300, 40, 107)), (), None, NO_FLOAT_PREDICTION)
 rt("f32_nan_block_p2", lambda: nan_block(planar(108)[:, :40].astype(np.float32), 108, 100, 10, 3, 3),
    (), None, NO_FLOAT_PREDICTION)
-rt("f64_nan_block_p3", lambda: nan_block(accel(109), 109, 100, 10, 3, 3), (), None, NO_FLOAT_PREDICTION)
+rt("f64_nan_block_p3", lambda: nan_block(accel(109), 109, 100, 10, 3, 3), (), ["law tables"], NO_FLOAT_PREDICTION)
 rt("f32_nan_block_same_payload_p4", lambda: nan_block(smooth_field(400, 48, 1).astype(np.float32), 110, 10, 3, 2, 2, False),
-   (), None, NO_FLOAT_PREDICTION)
+   (), ["law tables"], NO_FLOAT_PREDICTION)
 rt("f64_snan_walk", lambda: _snan_walk(4, True), (), None, NO_FLOAT_PREDICTION)
 rt("f64_walk_v4_p0", lambda: trunc_low_byte(_snan_walk(4, False)), (), ["mode 3 variant 4 predictor 0"])
 
@@ -731,8 +786,9 @@ def _snan_walk(seed, snans):
 # NaNs with different payloads in a smooth field (the fitted float predictor's favourite): which NaN a sum of NaNs
 # returns is not portable, so the encoder must not use the predicted variants (1 and 4) for such a tile. (It did,
 # and its prediction's NaN differed from the decoder's: the CLI got 14100 of the 19200 elements wrong.)
-rt("f32_nan_payloads", lambda: nan_block(smooth_field(400, 48, 1).astype(np.float32), 112, 10, 3, 2, 2))
-rt("f64_nan_payloads", lambda: nan_block(smooth_field(400, 48, 1), 113, 10, 3, 2, 2))
+rt("f32_nan_payloads", lambda: nan_block(smooth_field(400, 48, 1).astype(np.float32), 112, 10, 3, 2, 2), (),
+   ["law tables"])
+rt("f64_nan_payloads", lambda: nan_block(smooth_field(400, 48, 1), 113, 10, 3, 2, 2), (), ["law tables"])
 
 
 # crafted streams: rules the document leaves open, where decode.py follows the reference decoder
@@ -815,7 +871,8 @@ def emit_method4_headers(bands, cross, leak0=()):
 
 # A method-4 tile from its fields and residuals, coded here from the document's encoder notes (section 6.2): the
 # residuals are coded column by column with the leaking-sum contexts, against the given tables (ctx -> 128
-# frequencies summing to 1024; every symbol used in a context must have a nonzero frequency there).
+# frequencies summing to 1024, or a law (hi, e, m); every symbol used in a context must have a nonzero frequency
+# there).
 def residual_symbol(r):
     """(symbol, raw field width, raw field) of residual r (section 6.2)."""
     m = -r if r < 0 else r
@@ -828,13 +885,23 @@ def residual_symbol(r):
 
 
 def emit_tables(freqs):
+    """freqs: ctx -> 128 frequencies (an explicit table over their nonzero range) or (hi, e, m) (a law, version 5)."""
     out = bytearray(struct.pack("<Q", sum(1 << c for c in freqs)))
     for c in sorted(freqs):
         f = freqs[c]
+        if isinstance(f, tuple):
+            out += bytes([255, *f])
+            continue
         nz = [i for i, v in enumerate(f) if v]
         lo, hi = nz[0], nz[-1]
         out += bytes([lo, hi]) + b"".join(uvar(v) for v in f[lo:hi + 1])
     return bytes(out)
+
+
+def table_freqs(freqs):
+    """The frequencies of emit_tables' tables; a law's come from decode.py (crafted_law_tables checks them against the
+    document's statements, a hand computation and the CLI)."""
+    return {c: D.law_freqs(*f) if isinstance(f, tuple) else f for c, f in freqs.items()}
 
 
 def rans_encode(symbols, freqs):
@@ -869,7 +936,7 @@ def method4_tile(bands, cross, res, freqs, lt=0, lx=0, leak0=None):
             acc |= field << nbits
             nbits += width
             s = s - (s >> 5) + min(abs(r), (1 << 32) - 1)
-    rc = rans_encode(symbols, freqs)
+    rc = rans_encode(symbols, table_freqs(freqs))
     raw = acc.to_bytes((nbits + 7) // 8, "little")
     return (bytes([4, lt, lx]) + emit_method4_headers(bands, cross, leak0) + emit_tables(freqs) + uvar(len(rc))
             + rc + raw)
@@ -1037,7 +1104,7 @@ def crafted_method3():
     out["in a version-1 header"] = patch(s, 4, b"\1")
     out["in a version-2 header"] = patch(s, 4, b"\2")
     out["in a version-4 header"] = patch(s, 4, b"\4")
-    two_d = compress("c3_2d", np.load(os.path.join(GOLDEN, "v3_method3_i32.npy")), ["--columns", "off"])
+    two_d = compress("c3_2d", np.load(os.path.join(GOLDEN, "input_i32.npy")), ["--columns", "off"])
     (t2,) = tiles_of(two_d)
     out["a method-2 plane marked method 3"] = with_tiles(two_d, [b"\3" + t2[1:]])
     out["a method-3 plane marked method 2"] = with_tiles(s, [b"\2" + t[1:]])
@@ -1199,6 +1266,205 @@ def good_tile(stream):
     return t
 
 
+# Tables that are laws (section 6.2, version 5), at the ends of their parameters' ranges: hi 0 (one symbol of
+# frequency 1024), hi 127 with the steepest law (e = 1, m = 255: theta near 0) and the flattest (e = 54, m = 0: theta
+# = 1 - 2^-46, all but the top symbols at the floor of 1), ones in between, and two whose largest f[s] is tied
+# before the remainder is added (symbols 0 and 1, then 1 and 2: it goes to the first).
+LAWS = [(0, 1, 0), (0, 54, 255), (127, 1, 255), (127, 54, 0), (1, 1, 0), (40, 20, 128), (127, 30, 7), (2, 1, 0),
+        (2, 12, 128)]
+
+
+def symbol_residual(sym, rng):
+    """A residual of symbol `sym` (section 6.2), its sign and low bits at random. Symbols 126 and 127 (k = 64) have
+    magnitudes from 2^63 up, returned as Python ints beyond i64 that the decoders wrap: their contexts then differ from
+    method4_tile's, so they are only used where every context has the same table."""
+    if sym == 0:
+        return 0
+    sign = -1 if rng.random() < 0.5 else 1
+    if sym == 1:
+        return sign
+    k, b = (sym >> 1) + 1, sym & 1
+    low = int(rng.integers(0, 1 << (k - 2))) if k > 2 else 0
+    return sign * ((1 << (k - 1)) | (b << (k - 2)) | low)
+
+
+def law_stream(R, C, tile, want, version=5):
+    """A one-tile stream holding a crafted plane, and the array it must decode to: lossless int32 if the plane fits
+    it, else float64 mode 1 with step 1 (any i64 plane, as f64)."""
+    if max(abs(int(v)) for v in want.flat) < 1 << 31:
+        hdr = stream_header("int32", 0, R, C, R, C, struct.pack("<Q", 1), version)
+        return with_tiles(hdr, [tile]), want.astype(np.int32)
+    hdr = stream_header("float64", 1, R, C, R, C, struct.pack("<d", 1.0), version)
+    return with_tiles(hdr, [tile]), want.astype(np.float64)
+
+
+def decodes_to(name, stream, expect):
+    """decode.py (strict) and the CLI both decode `stream` to `expect`, bit for bit."""
+    got = D.decode(stream, Counter(), strict=True)
+    require(same_bits(got, expect), f"{name}: decode.py gives other values ({np.count_nonzero(got != expect)} differ)")
+    ref = cli_decode(name.replace(" ", "_").replace(",", ""), stream)
+    require(ref is not None, f"{name}: the CLI refuses it")
+    bad = np.flatnonzero(ref != expect)
+    require(same_bits(ref, expect), f"{name}: the CLI gives other values ({bad.size} differ, first at {bad[:5]})")
+
+
+@case
+def crafted_law_tables():
+    """Tiles whose tables are laws, coded here (method 4, one column, every context the same law, each symbol 0..=hi
+    at least once and 200 more drawn from the law): decode.py and the CLI must give the residuals the symbols were
+    made from. The frequencies are decode.py's: checked against what section 6.2 says of every law, and by hand."""
+    # hi = 1, e = 1, m = 0 (theta = 1/2) by hand: q = 256 << 53 = 2^61, mass[0] = q >> 1 = 2^60; pow = start =
+    # 2^62 - 2^61 = 2^61; square = (2^61 * 2^61) >> 62 = 2^60, mass[1] = 2^61 - 2^60 = 2^60, start = 2^60 (s = 2 > hi:
+    # done); total = 2^60 + 2^61 - 2^60 = 2^61, bitlength 62, shift 31, rec = 2^62 / (2^61 >> 31) = 2^32;
+    # f[s] = 1 + ((((2^60 >> 31) * 2^32) >> 31) * 1022) >> 31 = 1 + (2^30 * 1022) >> 31 = 512 for both: sum 1024.
+    # (Read as (1 + ...) >> 31, the pseudo-code would give 511, 511 and 513, 511 after the remainder.)
+    f11 = D.law_freqs(1, 1, 0)
+    require(f11 == [512, 512] + [0] * 126, f"law (1, 1, 0): {f11[:3]}, not 512, 512, 0")
+    for law in LAWS:
+        f, hi = D.law_freqs(*law), law[0]
+        require(len(f) == 128 and sum(f) == 1024 and min(f[:hi + 1]) >= 1 and not any(f[hi + 1:]),
+                f"law {law}: not 1024 over 0..=hi with every f >= 1 ({f})")
+    rng = np.random.default_rng(133)
+    out = {}
+    for law in LAWS:
+        f = np.array(D.law_freqs(*law))
+        syms = list(range(law[0] + 1)) + rng.choice(128, 200, p=f / 1024).tolist()
+        rng.shuffle(syms)
+        res = [[symbol_residual(int(s), rng)] for s in syms]
+        R = len(res)
+        bands = [[-7, R, [(0, 0, [])]]]
+        tile = method4_tile(bands, [], res, {c: law for c in range(64)})
+        want = method4_reference(bands, [], res)
+        st = Counter()
+        got = D.decode_plane(tile, R, 1, "i32", st)
+        require(np.array_equal(got, want), f"law {law}: decode.py's plane is not the residuals coded "
+                f"({np.count_nonzero(got != want)} of {R} differ)")
+        require(st["law tables"] == 64 and st["explicit tables"] == 0, f"law {law}: tables read as {dict(st)}")
+        stream, expect = law_stream(R, 1, tile, want)
+        decodes_to(f"law {law}", stream, expect)
+        out[f"law {law} in a version-4 header"] = law_stream(R, 1, tile, want, 4)[0]
+    _, summary = agree_all(out, all_valid=True)
+    return None, f"{len(LAWS)} laws decoded as coded by both, {summary}"
+
+
+@case
+def crafted_law_and_explicit_tables():
+    """A method-4 tile of 3 columns whose contexts hold laws (random parameters) and explicit tables side by side,
+    each residual drawn from its own context's table: decode.py must give back the residuals and the CLI the same."""
+    rng = np.random.default_rng(134)
+    R, C = 400, 3
+    tables = {}
+    for ctx in range(64):
+        if ctx % 2 == 0:
+            tables[ctx] = (int(rng.integers(0, 128)), int(rng.integers(1, 55)), int(rng.integers(0, 256)))
+        else:  # explicit, over a random range with zeros inside
+            lo, hi = sorted(int(v) for v in rng.integers(0, 128, 2))
+            f = [0] * 128
+            for s_, v in zip(range(lo, hi + 1), rng.multinomial(1024, rng.dirichlet(np.full(hi - lo + 1, 0.3)))):
+                f[s_] = int(v)
+            tables[ctx] = f
+    freqs = table_freqs(tables)
+    leak0 = [int(rng.integers(0, 1 << 20)) for _ in range(C)]
+    res = [[0] * C for _ in range(R)]
+    for c in range(C):  # the residuals follow the contexts as method4_tile codes them (symbols below 126: no wrapping)
+        s = leak0[c]
+        for t in range(R):
+            f = np.array(freqs[D.context_of(s >> 4)][:126], dtype=np.float64)
+            if not f.any():  # only symbols 126, 127 in this table: the column stays out of it (never hit so far)
+                raise CaseFailure("a context with no symbol below 126: choose another seed")
+            if rng.random() < 0.2:
+                f = (f > 0).astype(np.float64)  # rare symbols too
+            r = symbol_residual(int(rng.choice(126, p=f / f.sum())), rng)
+            res[t][c] = r
+            s = s - (s >> 5) + min(abs(r), (1 << 32) - 1)
+    bands = [[int(rng.integers(-1000, 1000)), R, [(1, 0, [1])]] for _ in range(C)]
+    cross = [(1, 1, [1]), (2, 2, [1, -1])]
+    tile = method4_tile(bands, cross, res, tables, leak0=leak0)
+    want = method4_reference(bands, cross, res)
+    st = Counter()
+    got = D.decode_plane(tile, R, C, "i32", st)
+    require(np.array_equal(got, want), f"decode.py's plane differs ({np.count_nonzero(got != want)} of {R * C})")
+    require(st["law tables"] == 32 and st["explicit tables"] == 32, f"tables read as {dict(st)}")
+    stream, expect = law_stream(R, C, tile, want)
+    decodes_to("laws and explicit tables", stream, expect)
+    return None, "32 laws and 32 explicit tables in one tile, decoded as coded by both"
+
+
+@case
+def crafted_law_tables_hostile():
+    """Laws with hi or e out of range, or cut short, are refused by both decoders ("any other hi or e is a corrupt
+    stream"); rANS words made for one law read under another (symbols above its hi among them) are decoded alike or
+    refused by both, as the document does not say that every such stream fails its final states."""
+    rng = np.random.default_rng(135)
+    R = 60
+    law = (40, 20, 128)
+    res = [[symbol_residual(int(s), rng)] for s in rng.integers(0, 41, R)]
+    bands = [[0, R, [(0, 0, [])]]]
+    tile = method4_tile(bands, [], res, {c: law for c in range(64)})
+    at = 3 + len(emit_method4_headers(bands, [], [0])) + 8  # context 0's table: 255, hi, e, m; context c's at + 4c
+    require(tile[at:at + 4] == bytes([255, *law]), "the crafted tile's first table is not where expected")
+    good, _ = law_stream(R, 1, tile, method4_reference(bands, [], res))
+    require(agree("law_good", good) == "both decode it identically", "the baseline law tile is not decoded by both")
+    hdr = good[:52]
+    bad = {}
+    for ctx, what, off, v in ((0, "hi 128", 1, 128), (0, "hi 255", 1, 255), (0, "e 0", 2, 0), (0, "e 55", 2, 55),
+                              (0, "e 255", 2, 255), (63, "hi 128", 1, 128), (63, "e 0", 2, 0),
+                              (0, "an explicit table's lo 254 (not the law marker)", 0, 254)):
+        t = bytearray(tile)
+        t[at + 4 * ctx + off] = v
+        bad[f"context {ctx}: {what}"] = with_tiles(hdr, [bytes(t)])
+    for n, what in ((1, "the 255 marker"), (2, "hi"), (3, "e")):
+        bad[f"tile ending after {what}"] = with_tiles(hdr, [tile[:at + n]])
+        bad[f"tile ending after context 63's {what}"] = with_tiles(hdr, [tile[:at + 4 * 63 + n]])
+    for what, s in bad.items():
+        must_reject("law_" + "".join(ch if ch.isalnum() else "_" for ch in what), s, what)
+    # the words of law a under the tables of law b (every context): a float64 mode-1 header takes any plane, so only
+    # the rANS stream can make a decoder refuse
+    other = {}
+    for a, b in (((127, 30, 7), (40, 30, 7)), ((40, 20, 128), (40, 20, 129)), ((127, 1, 255), (127, 54, 0)),
+                 ((40, 20, 128), (0, 1, 0)), ((1, 1, 0), (0, 54, 255)), ((127, 54, 0), (127, 1, 255))):
+        f = np.array(D.law_freqs(*a)[:126], dtype=np.float64)
+        res = [[symbol_residual(int(s), rng)] for s in rng.choice(126, 80, p=f / f.sum())]
+        bands = [[0, 80, [(0, 0, [])]]]
+        t = method4_tile(bands, [], res, {c: a for c in range(64)})
+        t = t.replace(bytes([255, *a]) * 64, bytes([255, *b]) * 64)
+        hdr = stream_header("float64", 1, 80, 1, 80, 1, struct.pack("<d", 1.0), 5)
+        other[f"words of law {a} under law {b}"] = with_tiles(hdr, [t])
+    _, summary = agree_all(other)
+    return None, f"{len(bad)} refused by both; words of another law: {summary}"
+
+
+@case
+def versions_lowest():
+    """Section 7: "Encoders write version 5 for streams with a table that is a law and the older versions
+    otherwise": 4 for method 4, 2 for modes 2 and 3 (lossless floats), else 1."""
+    arrays = {
+        "int32 noise (raw tiles)": (np.random.default_rng(13).integers(-2**31, 2**31, (100, 50)).astype(np.int32), []),
+        "int16 constant (one explicit table)": (np.full((300, 20), -1234, np.int16), []),
+        "int32, adaptive": (das_int(300, 40, 4), ["--adaptive"]),
+        "int32 DAS (laws)": (das_int(300, 40, 1), []),
+        "columns (laws)": (channels_apart(600, 12, 90), ["--columns", "on"]),
+        "float64 integers, adaptive": (np.round(das_float(300, 40, 50)), ["--adaptive"]),
+        "float32 noise (mode 3 variant 3, no context table)": (noise_f32(), []),
+        "float32 sine (mode 3 variant 2, no context table)":
+            ((np.sin(np.arange(400)[:, None] / 20.0 + np.arange(48)[None, :] / 7.0) * 1000).astype(np.float32), []),
+        "float64 smooth (mode 3, explicit tables only)": (smooth_field(160, 48, 56), []),
+    }
+    wrong, seen = [], Counter()
+    for what, (a, opts) in arrays.items():
+        s = compress("ver", a, opts)
+        st = Counter()
+        D.decode(s, st)
+        want = 5 if st["law tables"] else 4 if st["method 4"] else 2 if s[6] in (2, 3) else 1
+        seen[want] += 1
+        if s[4] != want:
+            wrong.append(f"{what}: version {s[4]}, expected {want} ({st['law tables']} law tables, "
+                         f"{st['explicit tables']} explicit)")
+    require(not wrong, "; ".join(wrong))
+    require(seen[5] and seen[2] and seen[1], f"the arrays do not cover versions 1, 2 and 5 ({dict(seen)})")
+    return None, ", ".join(f"{v} of version {k}" for k, v in sorted(seen.items()))
+
+
 @case
 def crafted_float_prediction():
     """Mode 3 variants 1/4 on crafted residuals: wrapping, NaN propagation of predictors 2 and 3, versions, zstd."""
@@ -1262,7 +1528,7 @@ def init(cli, tmp):
 SHARED = [(shared_case(p).__name__, shared_case(p)) for p in shared_files()]
 
 # what the document defines, for the coverage summary
-EXPECTED = (["version 1", "version 2", "version 3", "version 4"]
+EXPECTED = (["version 1", "version 2", "version 3", "version 4", "version 5", "law tables", "explicit tables"]
             + [f"mode 0 ({t})" for t in ("int16", "uint16", "int32")]
             + [f"mode {m} ({t})" for m in (1, 2, 3) for t in ("float32", "float64")]
             + ["mode 0 with step > 1", "mode 2 form 0 (scaled)", "mode 2 form 1 (mode-3 form)", "mode 2 exceptions",

@@ -1,4 +1,4 @@
-"""An independent decoder of the daspack array stream (format versions 1 to 4), written from docs/format.md
+"""An independent decoder of the daspack array stream (format versions 1 to 5), written from docs/format.md
 (sections 1-7) alone, in pure Python + numpy (plus the `zstandard` package for mode-3 variant 2).
 
     decode(stream_bytes, stats=None, strict=False) -> numpy array (rows x cols, dtype of the stream)
@@ -117,7 +117,7 @@ def parse_header(buf):
         fail("bad magic")
     h = {}
     h["version"] = rd.u8()
-    if h["version"] not in (1, 2, 3, 4):
+    if h["version"] not in (1, 2, 3, 4, 5):
         fail(f"unknown version {h['version']}")
     dt = rd.u8()
     if dt not in DTYPES:
@@ -736,7 +736,7 @@ def decode_predictive(data, R, C, method, st):
             st[f"predictor: {predictor_shape(shift, taps)}"] += 1
         specs.append((r0, r1, c0, c1, mean, seg, preds))
     if method in (2, 3):
-        model = RansModel(rd)
+        model = RansModel(rd, st)
     rc_len = rd.varint()
     rc = rd.take(rc_len)
     raw = BitReader(rd.rest())
@@ -833,7 +833,7 @@ def decode_method4(rd, R, C, st):
     leak0 = read_leak0(rd, ncols)
     if any(leak0):
         st["method 4 initial context sums"] += 1
-    model = RansModel(rd)
+    model = RansModel(rd, st)
     rc_len = rd.varint()
     rc = rd.take(rc_len)
     raw = BitReader(rd.rest())
@@ -1125,27 +1125,78 @@ class RangeModel:
             fail("range coder stream longer than what was read")
 
 
+LAW_ONE = 1 << 62
+
+
+def law_freqs(hi, e, m):
+    """The 128 frequencies of a table that is a law (section 6.2, "Tables that are laws"): a two-sided geometric
+    law with 1 - theta = (256 + m) / 2^(e + 8) over the symbols 0..=hi, in the document's integer arithmetic (Python
+    ints are exact; every intermediate the document gives a width fits it, so no masking is needed)."""
+    if hi > 127:
+        fail(f"law table hi {hi} above 127")
+    if not 1 <= e <= 54:
+        fail(f"law table e {e} outside 1..54")
+    ONE = LAW_ONE
+    q = (256 + m) << (54 - e)
+
+    def mul(a, b):  # a product of two values below 2^62, taken in 128 bits
+        return (a * b) >> 62
+
+    mass = [0] * (hi + 1)
+    mass[0] = q >> 1
+    pw = ONE - q
+    start, s = pw, 1
+    while s <= hi:
+        square = mul(pw, pw)
+        for end in (square, mul(pw, square)):
+            if s <= hi:
+                mass[s] = start - end
+                start = end
+                s += 1
+        pw = square
+    total = (q >> 1) + (ONE - q) - start
+    shift = max(0, total.bit_length() - 31)
+    rec = ONE // (total >> shift)
+    f = [0] * 128
+    for s in range(hi + 1):
+        f[s] = 1 + (((((mass[s] >> shift) * rec) >> 31) * (1024 - (hi + 1))) >> 31)
+    left = 1024 - sum(f)
+    if left < 0:  # the document says it never is; a decoder that met it would have no table to use
+        fail(f"law table ({hi}, {e}, {m}) over 1024")
+    f[f.index(max(f))] += left
+    return f
+
+
 class RansModel:
     """Method 2: static per-context tables and two interleaved rANS states (section 6.2)."""
 
-    def __init__(self, rd):
+    def __init__(self, rd, st=None):
+        st = STATS if st is None else st
         bitmap = struct.unpack("<Q", rd.take(8))[0]
         self.tables = [None] * 64
         for ctx in range(64):
             if not bitmap >> ctx & 1:
                 continue
             lo = rd.u8()
-            hi = rd.u8()
-            if not lo <= hi <= 127:
-                fail("table range lo > hi or hi > 127")
-            freq = [0] * 128
-            for s in range(lo, hi + 1):
-                f = rd.varint(maxbytes=3)
-                if f > 1024:
-                    fail("frequency above 1024")
-                freq[s] = f
-            if sum(freq) != 1024:
-                fail("frequencies do not sum to 1024")
+            if lo == 255:
+                # a law (version 5); like method 4 in older versions, the reference decoder also reads one in a
+                # stream marked version 1 to 4, and so does this one
+                hi, e, m = rd.u8(), rd.u8(), rd.u8()
+                freq = law_freqs(hi, e, m)
+                st["law tables"] += 1
+            else:
+                hi = rd.u8()
+                if not lo <= hi <= 127:
+                    fail("table range lo > hi or hi > 127")
+                freq = [0] * 128
+                for s in range(lo, hi + 1):
+                    f = rd.varint(maxbytes=3)
+                    if f > 1024:
+                        fail("frequency above 1024")
+                    freq[s] = f
+                if sum(freq) != 1024:
+                    fail("frequencies do not sum to 1024")
+                st["explicit tables"] += 1
             cum, lut = slot_table(freq, 1024)
             self.tables[ctx] = (freq, cum, lut)
 

@@ -26,9 +26,9 @@ pub const DASPACK_DTYPE_FLOAT32: DaspackDType = 4;
 pub const DASPACK_DTYPE_FLOAT64: DaspackDType = 5;
 
 /// The newest stream format version this library writes; it reads every version from 1 to this one. A stream has
-/// the lowest version that has what it uses: version 4 when channels are predicted apart (tile method 4), else 2
-/// for lossless floats, else 1.
-pub const DASPACK_FORMAT_VERSION: u32 = 4;
+/// the lowest version that has what it uses: version 5 when an entropy table is a law, else 4 when channels are
+/// predicted apart (tile method 4), else 2 for lossless floats, else 1.
+pub const DASPACK_FORMAT_VERSION: u32 = 5;
 
 /// Most worker threads a call may ask for.
 pub const DASPACK_MAX_THREADS: u32 = 1024;

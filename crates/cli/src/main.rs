@@ -127,7 +127,7 @@ pub struct CodecArgs {
     pub no_auto: bool,
     /// Predict each channel apart along time, then from the channels before it (their shared noise), with its tile's
     /// shared entropy tables: on, off, or auto (a trial decides for arrays of 8 to 64 channels). Streams that use it
-    /// are version 4
+    /// are version 4 or later
     #[arg(long, value_enum, default_value_t = Columns::Auto)]
     pub columns: Columns,
 }

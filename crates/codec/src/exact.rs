@@ -342,6 +342,8 @@ impl FloatExact {
         let n = tr * tc;
         let cfg = TileConfig { raw: RawKind::I32, ..*cfg };
         let mut out = Vec::new();
+        // (Only the kept coding's tables count for the stream's version.)
+        let before = scratch.take_laws();
         match *self {
             FloatExact::Scaled { scale } => {
                 let mut scaled = Vec::new();
@@ -369,12 +371,14 @@ impl FloatExact {
                     out.push(SCALED_TILE);
                     out.extend_from_slice(&scaled);
                 } else {
+                    scratch.take_laws();
                     out.push(BITS_TILE);
                     encode_bits_tile(dtype, tr, tc, &bits, &cfg, &mut out, scratch);
                 }
             }
             FloatExact::Bits => encode_bits_tile(dtype, tr, tc, &bits, &cfg, &mut out, scratch),
         }
+        scratch.table_laws |= before;
         out
     }
 
@@ -518,6 +522,7 @@ fn encode_bits_tile(
     out: &mut Vec<u8>,
     scratch: &mut tile::Scratch,
 ) {
+    let before = scratch.take_laws();
     let mut finalists = VARIANTS.to_vec();
     let trial_rows = TRIAL_ELEMENTS.div_ceil(tc.max(1)).max(TRIAL_MIN_ROWS);
     if trial_rows * 2 <= tr {
@@ -528,7 +533,7 @@ fn encode_bits_tile(
         // on terra15_v5.
         let trial_cfg = TileConfig { by_energy: true, ..*cfg };
         let mut trial = Variants::new(dtype, trial_rows, tc, band, &trial_cfg, scratch);
-        let sizes: Vec<usize> = VARIANTS.iter().map(|&v| trial.encode(v).map_or(usize::MAX, |b| b.len())).collect();
+        let sizes: Vec<usize> = VARIANTS.iter().map(|&v| trial.encode(v).map_or(usize::MAX, |b| b.0.len())).collect();
         let smallest = sizes.iter().copied().min().unwrap_or(0) as f64;
         let trial_of = |v: u8| sizes[v as usize] as f64;
         // Of the two predicted variants only one is coded in full (see HIGH_MARGIN).
@@ -562,13 +567,19 @@ fn encode_bits_tile(
             VARIANTS.iter().copied().filter(|&v| families.contains(&family(v)) && v != predicted_left_out).collect();
     }
     let mut full = Variants::new(dtype, tr, tc, bits, cfg, scratch);
-    let best = finalists.into_iter().filter_map(|v| full.encode(v).map(|body| (v, body))).min_by_key(|(_, b)| b.len());
+    let best =
+        finalists.into_iter().filter_map(|v| full.encode(v).map(|body| (v, body))).min_by_key(|(_, b)| b.0.len());
     // The finalists may all be predicted variants that the whole tile cannot use (a NaN prediction outside the
     // trial band); the bit planes always can.
-    let (variant, body) = match best {
+    let (variant, (body, laws)) = match best {
         Some(best) => best,
-        None => (VARIANT_PLANES, encode_bit_planes(dtype, tr, tc, bits, cfg, scratch)),
+        None => {
+            scratch.take_laws();
+            let planes = encode_bit_planes(dtype, tr, tc, bits, cfg, scratch);
+            (VARIANT_PLANES, (planes, scratch.take_laws()))
+        }
     };
+    scratch.table_laws = before | laws;
     out.push(variant);
     out.extend_from_slice(&body);
 }
@@ -613,11 +624,12 @@ impl<'a> Variants<'a> {
         Variants { dtype, tr, tc, bits, cfg, prediction: None, scratch }
     }
 
-    /// The body of `variant`; `None` for the predicted variants when a prediction is NaN (see
-    /// [`Prediction::portable`]).
-    fn encode(&mut self, variant: u8) -> Option<Vec<u8>> {
+    /// The body of `variant`, and whether one of its tables is a law; `None` for the predicted variants when a
+    /// prediction is NaN (see [`Prediction::portable`]).
+    fn encode(&mut self, variant: u8) -> Option<(Vec<u8>, bool)> {
         let (dtype, tr, tc, bits, cfg) = (self.dtype, self.tr, self.tc, self.bits, self.cfg);
-        Some(match variant {
+        self.scratch.take_laws();
+        let body = match variant {
             VARIANT_PLANES => encode_bit_planes(dtype, tr, tc, bits, cfg, self.scratch),
             VARIANT_SHUFFLED_ZSTD => encode_shuffled(dtype, bits),
             VARIANT_BYTE_PLANES => encode_byte_planes(dtype, bits),
@@ -628,7 +640,8 @@ impl<'a> Variants<'a> {
                 }
                 p.encode(tr, tc, bits, cfg, variant == VARIANT_PREDICTED_HIGH, self.scratch)
             }
-        })
+        };
+        Some((body, self.scratch.take_laws()))
     }
 }
 
@@ -1322,7 +1335,8 @@ mod tests {
         let stream = crate::compress(ArrayRef::F32(&calibrated), 100, 50, &params).unwrap();
         assert_eq!(crate::float_exceptions(&stream), Ok(Some(0)));
         let (h, back) = crate::decompress(&stream, 1).unwrap();
-        assert_eq!(h.version, 2);
+        // (Version 2 has lossless floats; this small tile's tables are laws, which need version 5.)
+        assert_eq!(h.version, 5);
         assert_eq!(back, ArrayBuf::F32(calibrated.clone()));
         // A version 1 stream may not use a double-precision scale for float32.
         let mut v1 = stream.clone();
@@ -1416,7 +1430,7 @@ mod tests {
                 let bits = if predicted { &nan_free } else { &with_nan };
                 let mut variants = Variants::new(dtype, tr, tc, bits, &cfg, &mut scratch);
                 let mut payload = vec![v];
-                payload.extend_from_slice(&variants.encode(v).expect("a NaN-free tile"));
+                payload.extend_from_slice(&variants.encode(v).expect("a NaN-free tile").0);
                 let decoded = decode_bits_tile(&mut Cursor::new(&payload, 0), 0, dtype, tr, tc);
                 assert_eq!(decoded.as_ref(), Ok(bits), "{dtype:?} variant {v}");
                 // Every truncation is an error (the zstd variant: its frame must produce every byte).
@@ -1507,8 +1521,8 @@ mod tests {
         };
         let mut scratch = tile::Scratch::default();
         let mut variants = Variants::new(DType::F64, tr, tc, &bits, &cfg, &mut scratch);
-        let plain = variants.encode(VARIANT_PREDICTED).expect("no NaN").len();
-        let high = variants.encode(VARIANT_PREDICTED_HIGH).expect("no NaN").len();
+        let plain = variants.encode(VARIANT_PREDICTED).expect("no NaN").0.len();
+        let high = variants.encode(VARIANT_PREDICTED_HIGH).expect("no NaN").0.len();
         // Two known-zero bits per element are worth 2 bits each.
         assert!((high as f64) < plain as f64 - 0.2 * (tr * tc) as f64, "{high} vs {plain}");
         // The tile's coding is the smallest variant (on this data variant 4 and the zstd byte planes are close).

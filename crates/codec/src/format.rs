@@ -6,11 +6,12 @@ use crate::{CodecError, DType, MAX_TILE_AREA};
 /// First four bytes of every stream.
 pub const MAGIC: [u8; 4] = *b"DASP";
 /// The newest stream version this build writes; it reads every version from 1 to this one. Version 2 added the
-/// lossless float variants 3 and 4, version 3 tile method 3, version 4 tile method 4 (docs/format.md). A stream is
-/// written with the lowest version that has what it uses: streams coded by columns (method 4; this encoder no longer
-/// writes method 3) as version 4, other streams of modes 2 and 3 as version 2, all others as version 1, so that
-/// older decoders still read them.
-pub const FORMAT_VERSION: u8 = 4;
+/// lossless float variants 3 and 4, version 3 tile method 3, version 4 tile method 4, version 5 entropy tables
+/// given as laws (docs/format.md). A stream is written with the lowest version that has what it uses: streams with a
+/// table that is a law as version 5, other streams coded by columns (method 4; this encoder no longer writes method
+/// 3) as version 4, other streams of modes 2 and 3 as version 2, all others as version 1, so that older decoders
+/// still read them.
+pub const FORMAT_VERSION: u8 = 5;
 pub(crate) const HEADER_LEN: usize = 52;
 pub(crate) const INDEX_ENTRY_LEN: usize = 8;
 /// A stream may not claim more than this many output bytes per input byte; bounds what a hostile header can make a

@@ -275,15 +275,17 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
         columns: false,
         by_energy: false,
     };
-    let encode_region = |s: &mut Scratch, (r0, c0, tr, tc): Region, way: Way| -> Result<Vec<u8>, CodecError> {
+    let encode_region = |s: &mut Scratch, (r0, c0, tr, tc): Region, way: Way| -> Result<CodedTile, CodecError> {
         let cfg = TileConfig { columns: way.columns, by_energy: way.by_energy, ..cfg };
-        match &elems {
+        s.tile.table_laws = false;
+        let bytes = match &elems {
             Elements::Quant(q) => {
                 q.quantise_region(data, cols, r0, c0, tr, tc, &mut s.plane)?;
-                Ok(tile::encode_tile(&mut s.plane, tr, tc, &cfg, &mut s.tile))
+                tile::encode_tile(&mut s.plane, tr, tc, &cfg, &mut s.tile)
             }
-            Elements::Exact(f) => Ok(f.encode_tile(data, cols, r0, c0, tr, tc, &cfg, &mut s.tile)),
-        }
+            Elements::Exact(f) => f.encode_tile(data, cols, r0, c0, tr, tc, &cfg, &mut s.tile),
+        };
+        Ok(CodedTile { bytes, table_laws: s.tile.table_laws })
     };
     let workers = Workers::new(params.threads);
     let (bh, bw) = params.tile_shape(rows, cols);
@@ -307,7 +309,7 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
     }
     let grid = TileGrid::new(rows, cols, bh, bw);
     // Tiles the choice above already coded are kept; the others are coded now.
-    let mut coded: Vec<Option<Vec<u8>>> = vec![None; grid.count()];
+    let mut coded: Vec<Option<CodedTile>> = vec![None; grid.count()];
     for (i, tile) in done {
         coded[i] = Some(tile);
     }
@@ -317,12 +319,15 @@ pub fn compress(data: ArrayRef<'_>, rows: usize, cols: usize, params: &Params) -
     for (i, tile) in todo.into_iter().zip(fresh) {
         coded[i] = Some(tile?);
     }
-    let tiles: Vec<Vec<u8>> = coded.into_iter().map(Option::unwrap_or_default).collect();
+    let table_laws = coded.iter().flatten().any(|t| t.table_laws);
+    let tiles: Vec<Vec<u8>> = coded.into_iter().map(|t| t.map(|t| t.bytes).unwrap_or_default()).collect();
     let header = Header {
         // Each stream has the lowest version that has what it uses (version 2 added lossless floats, version 3 tile
-        // method 3, version 4 method 4, which replaced method 3 in the encoder), so that older decoders read every
-        // stream they can.
-        version: if columns {
+        // method 3, version 4 method 4, which replaced method 3 in the encoder, version 5 tables that are laws), so
+        // that older decoders read every stream they can.
+        version: if table_laws {
+            5
+        } else if columns {
             4
         } else if matches!(elems, Elements::Exact(_)) {
             2
@@ -387,7 +392,14 @@ struct DecodeScratch {
 }
 
 /// Coded tiles by their index in the tile grid.
-type CodedTiles = Vec<(usize, Vec<u8>)>;
+type CodedTiles = Vec<(usize, CodedTile)>;
+
+/// A tile's payload, and whether one of its entropy tables is a law (which needs stream version 5).
+#[derive(Clone, Debug)]
+struct CodedTile {
+    bytes: Vec<u8>,
+    table_laws: bool,
+}
 
 /// Chooses how the full-width tiles of a narrow array are coded: as 2-D planes (2-D prediction and contexts), or
 /// with each channel predicted apart along time, then from the channels before it, with one-channel contexts and the
@@ -403,7 +415,7 @@ fn choose_columns(
     cols: usize,
     bh: usize,
     workers: &Workers,
-    encode_region: &(impl Fn(&mut Scratch, Region, Way) -> Result<Vec<u8>, CodecError> + Sync),
+    encode_region: &(impl Fn(&mut Scratch, Region, Way) -> Result<CodedTile, CodecError> + Sync),
 ) -> Result<(bool, CodedTiles), CodecError> {
     let h = bh.min(rows);
     let share = COLUMN_TRIAL_SHARE;
@@ -418,11 +430,12 @@ fn choose_columns(
         let tile = encode_region(s, (r0, 0, hb, cols), Way { columns, by_energy: !whole })?;
         Ok((tile, s.tile.fixed_bytes))
     });
-    let mut tiles: Vec<(Vec<u8>, usize)> = jobs.into_iter().collect::<Result<Vec<_>, CodecError>>()?;
+    let mut tiles: Vec<(CodedTile, usize)> = jobs.into_iter().collect::<Result<Vec<_>, CodecError>>()?;
     // A coding's size scaled from the band to the tile row (its own size when the band is the tile row).
-    let scaled = |(tile, fixed): &(Vec<u8>, usize)| {
-        let fixed = (*fixed).min(tile.len());
-        fixed as f64 + (tile.len() - fixed) as f64 * h as f64 / hb as f64
+    let scaled = |(tile, fixed): &(CodedTile, usize)| {
+        let len = tile.bytes.len();
+        let fixed = (*fixed).min(len);
+        fixed as f64 + (len - fixed) as f64 * h as f64 / hb as f64
     };
     let columns = scaled(&tiles[1]) < scaled(&tiles[0]);
     let done = if whole { vec![(0, tiles.swap_remove(columns as usize).0)] } else { Vec::new() };

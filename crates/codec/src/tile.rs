@@ -165,6 +165,19 @@ pub(crate) struct Scratch {
     /// number of samples: method, predictors, entropy tables. The channel trial scales the rest of a band's coding
     /// to the whole tile row (see `choose_channel_tiles`).
     pub fixed_bytes: usize,
+    /// Whether a tile coded with this scratch (since the caller last set it to false) kept a table that is a law:
+    /// its stream must be version 5.
+    pub table_laws: bool,
+    /// The same for the tile being coded (kept only if its predictive coding is).
+    tile_laws: bool,
+}
+
+impl Scratch {
+    /// [`Scratch::table_laws`], which becomes false: callers that code candidates and keep one take it before
+    /// and after each, and keep the kept one's.
+    pub(crate) fn take_laws(&mut self) -> bool {
+        std::mem::take(&mut self.table_laws)
+    }
 }
 
 crate::simd::avx2_dispatch! {
@@ -180,9 +193,11 @@ crate::simd::avx2_dispatch! {
 fn encode_tile_impl(x: &mut [i64], rows: usize, cols: usize, cfg: &TileConfig, scratch: &mut Scratch) -> Vec<u8> {
     let raw_len = 1 + x.len() * cfg.raw.size();
     let mut out = Vec::with_capacity(raw_len / 2);
+    scratch.tile_laws = false;
     if let Some(fixed) = encode_predictive(x, rows, cols, cfg, &mut out, scratch) {
         if out.len() < raw_len {
             scratch.fixed_bytes += fixed;
+            scratch.table_laws |= scratch.tile_laws;
             return out;
         }
     }
@@ -508,7 +523,11 @@ fn encode_predictive(
     }
     let coded = match sink {
         Sink::Adaptive(_, rc) => rc.finish(),
-        Sink::Static(symbols, counts) => write_tables_and_code(out, &counts, symbols),
+        Sink::Static(symbols, counts) => {
+            let (coded, laws) = write_tables_and_code(out, &counts, symbols);
+            scratch.tile_laws = laws;
+            coded
+        }
     };
     let fixed = out.len();
     write_streams(out, &coded, raw);
@@ -626,19 +645,21 @@ fn encode_columns(
     contexts.resize(rows * cols, 0);
     leaky_contexts(u, rows, &leak0, contexts);
     rans::collect_symbols(u, contexts, &mut raw, &mut counts, symbols);
-    let coded = write_tables_and_code(out, &counts, symbols);
+    let (coded, laws) = write_tables_and_code(out, &counts, symbols);
+    scratch.tile_laws = laws;
     let fixed = out.len();
     write_streams(out, &coded, raw);
     Some(fixed)
 }
 
-/// Writes the static tables of the symbol counts `counts` (section 6.2) and returns the rANS coding of `symbols`.
-fn write_tables_and_code(out: &mut Vec<u8>, counts: &[[u32; NSYM]], symbols: &[(u8, u8)]) -> Vec<u8> {
-    let model = StaticModel::from_counts(counts);
+/// Writes the static tables of the symbol counts `counts` (section 6.2) and returns the rANS coding of `symbols`,
+/// and whether a table is a law (stream version 5).
+fn write_tables_and_code(out: &mut Vec<u8>, counts: &[[u32; NSYM]], symbols: &[(u8, u8)]) -> (Vec<u8>, bool) {
+    let model = StaticModel::from_counts_compact(counts);
     model.write(out);
     let mut enc = RansEncoder::new();
     enc.put_all(&model, symbols);
-    enc.finish()
+    (enc.finish(), model.uses_laws())
 }
 
 /// Writes the coder stream, with its length, then the raw bit stream: the end of every predictive tile.
@@ -2039,6 +2060,72 @@ mod tests {
     /// A method-3 tile with wavelet levels, or with fewer bytes than its columns' headers need, is refused; so is
     /// every truncation of a valid one.
     #[test]
+    fn hostile_law_tables_are_refused() {
+        // One channel of two-sided geometric noise: its tile's tables are laws (method 2, one band, order 0 since
+        // nothing predicts noise).
+        let rows = 3000;
+        let mut s = 5u64;
+        let x: Vec<i64> = (0..rows)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let m = ((s >> 40) % 97) as i64 * ((s >> 20) % 7) as i64;
+                if s >> 63 == 1 {
+                    m
+                } else {
+                    -m
+                }
+            })
+            .collect();
+        let mut scratch = Scratch::default();
+        let good = encode_tile(&mut x.clone(), rows, 1, &static_config(), &mut scratch);
+        assert!(scratch.table_laws);
+        assert_eq!(decode_tile(&good, 0, rows, 1, RawKind::I32).unwrap(), x);
+        // The tables follow the method, the wavelet levels and the band's header: find them as the decoder does.
+        assert_eq!(good[0], METHOD_PREDICTIVE_STATIC);
+        let mut cur = Cursor::new(&good, 0);
+        cur.take(3, "").unwrap();
+        cur.svarint("").unwrap();
+        let seg = cur.varint("").unwrap() as usize;
+        for _ in 0..rows.div_ceil(seg) {
+            read_predictor(&mut cur, 0).unwrap();
+        }
+        let tables = cur.pos();
+        // The first table that is a law: skip explicit ones (lo, hi, then hi - lo + 1 varints).
+        let mut first = tables + 8;
+        while good[first] != rans::GEOMETRIC_MARKER {
+            let mut at = first + 2;
+            for _ in good[first]..=good[first + 1] {
+                while good[at] & 0x80 != 0 {
+                    at += 1;
+                }
+                at += 1;
+            }
+            first = at;
+        }
+        for (at, v) in [(1usize, 128u8), (2, 0), (2, 55)] {
+            let mut bad = good.clone();
+            bad[first + at] = v;
+            assert!(
+                matches!(
+                    decode_tile(&bad, 0, rows, 1, RawKind::I32),
+                    Err(CodecError::Corrupt { what: "entropy tables", .. })
+                ),
+                "byte {at} of the law = {v}"
+            );
+        }
+        // A narrower or wider law than the one the symbols were coded with: the rANS stream no longer ends where it
+        // must, or a decoded symbol lies beyond the law's last one (no table row): an error, never a panic.
+        for (at, v) in [(1usize, 0u8), (2, 1), (2, 54), (3, good[first + 3] ^ 0x80)] {
+            let mut bad = good.clone();
+            bad[first + at] = v;
+            assert!(decode_tile(&bad, 0, rows, 1, RawKind::I32).is_err(), "byte {at} of the law = {v}");
+        }
+        for n in 0..good.len() {
+            assert!(decode_tile(&good[..n], 0, rows, 1, RawKind::I32).is_err(), "{n} of {} bytes", good.len());
+        }
+    }
+
+    #[test]
     fn hostile_column_tiles_are_refused() {
         let (rows, cols) = (200, 9);
         let x = channels_apart(rows, cols, 3);
@@ -2143,7 +2230,7 @@ mod tests {
         let mut counts = vec![[0u32; NSYM]; MAX_CONTEXTS];
         contexts.iter().for_each(|&c| counts[c as usize][0] += 1);
         let symbols: Vec<(u8, u8)> = contexts.iter().map(|&c| (c, 0)).collect();
-        let coded = write_tables_and_code(&mut good, &counts, &symbols);
+        let (coded, _) = write_tables_and_code(&mut good, &counts, &symbols);
         write_streams(&mut good, &coded, RawWriter::new());
         assert_eq!(decode_tile(&good, 0, rows, cols, RawKind::I32).unwrap(), vec![0; 9]);
         let corrupt = |at: usize, v: &[u8]| {

@@ -1,7 +1,7 @@
 //! Coding by columns (tile method 4: every channel predicted apart, then from the channels before it, one table per
 //! tile) at the level of whole streams: the trial picks it for channels with little in common and not for a
-//! coherent wavefield, its streams are version 4 and the others keep their older version, forcing it on or off is
-//! obeyed, and version-3 streams of method 3 still decode.
+//! coherent wavefield, streams take the version of what they use, forcing it on or off is obeyed, and streams of
+//! earlier versions (method 3, method 4 before tables could be laws) still decode.
 
 use daspack_codec::{compress, decompress, read_header, ArrayBuf, Entropy, Params};
 
@@ -43,7 +43,24 @@ fn wavefield(rows: usize, cols: usize, seed: u64) -> Vec<i32> {
     (0..rows * cols).map(|i| source[i / cols + cols - i % cols] + (next() % 5) as i32).collect()
 }
 
-fn round_trip(data: &ArrayBuf, rows: usize, cols: usize, params: &Params) -> (u8, usize) {
+/// The method of a stream's first tile (for a mode-2 float tile, that of its integer plane, which follows its form
+/// byte, its exception count (0 here) and the plane's length, varints).
+fn first_method(stream: &[u8]) -> u8 {
+    let header = read_header(stream).unwrap();
+    let mut at = header.tiles[0].offset as usize;
+    if matches!(header.mode, daspack_codec::Mode::FloatScaled { .. }) {
+        assert_eq!(stream[at + 1], 0, "exceptions");
+        at += 2;
+        while stream[at] & 0x80 != 0 {
+            at += 1;
+        }
+        at += 1;
+    }
+    stream[at]
+}
+
+/// Round trip; returns the stream's version, the method of its first tile and its length.
+fn round_trip(data: &ArrayBuf, rows: usize, cols: usize, params: &Params) -> (u8, u8, usize) {
     let stream = compress(data.as_ref(), rows, cols, params).unwrap();
     let (header, back) = decompress(&stream, 2).unwrap();
     if params.abs_error == 0.0 {
@@ -53,16 +70,16 @@ fn round_trip(data: &ArrayBuf, rows: usize, cols: usize, params: &Params) -> (u8
         assert!(error <= params.abs_error, "error {error} above {}", params.abs_error);
     }
     assert_eq!(read_header(&stream).unwrap().version, header.version);
-    (header.version, stream.len())
+    (header.version, first_method(&stream), stream.len())
 }
 
 #[test]
 fn the_trial_picks_columns_for_channels_apart_only() {
     let (rows, cols) = (3000, 12);
     let apart = ArrayBuf::I32(channels_apart(rows, cols, 1));
-    let (version, auto) = round_trip(&apart, rows, cols, &Params::default());
-    let (off_version, off) = round_trip(&apart, rows, cols, &Params { columns: Some(false), ..Params::default() });
-    assert_eq!((version, off_version), (4, 1));
+    let (_, method, auto) = round_trip(&apart, rows, cols, &Params::default());
+    let (_, off_method, off) = round_trip(&apart, rows, cols, &Params { columns: Some(false), ..Params::default() });
+    assert_eq!((method, off_method), (4, 2));
     assert!(auto * 100 < off * 98, "columns {auto} bytes against 2-D {off}");
     // The same stream whichever the thread count (the trial's two codings run side by side).
     let one = compress(apart.as_ref(), rows, cols, &Params { threads: 1, ..Params::default() }).unwrap();
@@ -70,9 +87,9 @@ fn the_trial_picks_columns_for_channels_apart_only() {
     assert_eq!(one, two);
 
     let field = ArrayBuf::I32(wavefield(rows, cols, 2));
-    let (version, auto) = round_trip(&field, rows, cols, &Params::default());
-    let (on_version, on) = round_trip(&field, rows, cols, &Params { columns: Some(true), ..Params::default() });
-    assert_eq!((version, on_version), (1, 4));
+    let (_, method, auto) = round_trip(&field, rows, cols, &Params::default());
+    let (_, on_method, on) = round_trip(&field, rows, cols, &Params { columns: Some(true), ..Params::default() });
+    assert_eq!((method, on_method), (2, 4));
     assert!(auto < on, "2-D {auto} bytes against columns {on}");
 }
 
@@ -84,41 +101,45 @@ fn versions_follow_what_the_stream_uses() {
     let fractions = ArrayBuf::F32(ints.iter().map(|&v| ((v as f64 * 0.0173).sin() * 1000.0) as f32).collect());
     let ints = ArrayBuf::I32(ints);
     let on = Params { columns: Some(true), ..Params::default() };
+    let v = |data: &ArrayBuf, rows, cols, params: &Params| {
+        let (version, method, _) = round_trip(data, rows, cols, params);
+        (version, method)
+    };
+    // Static tables are laws where that is smaller (version 5), which is so in every tile here.
     // Exact integers in float32 (mode 2) use columns too; genuine floats (mode 3) are never tried.
-    assert_eq!(round_trip(&counts, rows, cols, &Params::default()).0, 4);
+    assert_eq!(v(&counts, rows, cols, &Params::default()), (5, 4));
+    assert_eq!(v(&ints, rows, cols, &Params { abs_error: 2.0, ..on.clone() }), (5, 4));
+    assert_eq!(v(&ints, rows, cols, &Params { lt: 1, ..on.clone() }), (5, 2));
+    // (The variant these genuine floats keep has no law: version 2, that of lossless floats.)
     assert_eq!(round_trip(&fractions, rows, cols, &Params::default()).0, 2);
-    assert_eq!(round_trip(&ints, rows, cols, &Params { abs_error: 2.0, ..on.clone() }).0, 4);
-    // Settings columns cannot be coded with (adaptive coder, wavelet) keep the older methods and version.
-    assert_eq!(round_trip(&ints, rows, cols, &Params { entropy: Entropy::Adaptive, ..on.clone() }).0, 1);
-    assert_eq!(round_trip(&ints, rows, cols, &Params { lt: 1, ..on.clone() }).0, 1);
+    // The adaptive coder has no tables, and columns cannot be coded with it: the oldest version.
+    assert_eq!(v(&ints, rows, cols, &Params { entropy: Entropy::Adaptive, ..on.clone() }), (1, 1));
     // Tiles of one channel (a 2-D plane of one column) and a one-column array.
-    assert_eq!(round_trip(&ints, rows, cols, &Params { block_width: 1, ..on.clone() }).0, 4);
+    assert_eq!(v(&ints, rows, cols, &Params { block_width: 1, ..on.clone() }), (5, 2));
     let one: Vec<i32> = channels_apart(rows, 1, 4);
-    assert_eq!(round_trip(&ArrayBuf::I32(one), rows, 1, &on).0, 4);
+    assert_eq!(v(&ArrayBuf::I32(one), rows, 1, &on), (5, 2));
 }
 
-/// Version-3 streams of method-3 tiles, written by the encoder before method 4 replaced it
-/// (`tests/format/golden/`, with their inputs), still decode bit for bit.
+/// Streams written by earlier encoders (`tests/format/golden/`, with their inputs) still decode bit for bit:
+/// version 3 with method-3 tiles (before method 4 replaced it), version 4 with method-4 tiles and version 1 with 2-D
+/// method-2 tiles (before tables could be laws: every table explicit).
 #[test]
-fn version_3_column_streams_still_decode() {
+fn streams_of_earlier_versions_still_decode() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/format/golden");
-    for name in ["v3_method3_i32", "v3_method3_i16_segments", "v3_method3_f32_scaled"] {
+    for (name, input, version, method) in [
+        ("v3_method3_i32", "i32", 3, 3),
+        ("v3_method3_i16_segments", "i16_segments", 3, 3),
+        ("v3_method3_f32_scaled", "f32_scaled", 3, 3),
+        ("v4_method4_i32", "i32", 4, 4),
+        ("v4_method4_i16_segments", "i16_segments", 4, 4),
+        ("v4_method4_f32_scaled", "f32_scaled", 4, 4),
+        ("v1_method2_i32", "i32", 1, 2),
+    ] {
         let stream = std::fs::read(dir.join(format!("{name}.dps"))).unwrap();
-        let (rows, cols, want) = common::load_npy(&dir.join(format!("{name}.npy")));
+        let (rows, cols, want) = common::load_npy(&dir.join(format!("input_{input}.npy")));
         let (header, got) = decompress(&stream, 2).unwrap();
-        assert_eq!((header.version, header.rows as usize, header.cols as usize), (3, rows, cols), "{name}");
-        // The first tile's payload starts with method 3; a mode-2 float tile's integer plane follows its form byte,
-        // its exception count (0 here) and the plane's length (varints).
-        let mut at = header.tiles[0].offset as usize;
-        if matches!(want, ArrayBuf::F32(_)) {
-            assert_eq!(stream[at + 1], 0, "{name}: exceptions");
-            at += 2;
-            while stream[at] & 0x80 != 0 {
-                at += 1;
-            }
-            at += 1;
-        }
-        assert_eq!(stream[at], 3, "{name}");
+        assert_eq!((header.version, header.rows as usize, header.cols as usize), (version, rows, cols), "{name}");
+        assert_eq!(first_method(&stream), method, "{name}");
         assert!(got == want, "{name}");
     }
 }
