@@ -340,6 +340,11 @@ pub enum TableError {
 impl StaticModel {
     /// Normalises symbol counts per context so that every symbol that occurred keeps a nonzero frequency.
     pub fn from_counts(counts: &[[u32; NSYM]]) -> Self {
+        Self::with_freq(Self::normalised(counts))
+    }
+
+    /// The frequencies of [`StaticModel::from_counts`].
+    fn normalised(counts: &[[u32; NSYM]]) -> Vec<[u16; NSYM]> {
         let mut freq = vec![[0u16; NSYM]; MAX_CONTEXTS];
         for (ctx, c) in counts.iter().enumerate().take(MAX_CONTEXTS) {
             let total: u64 = c.iter().map(|&v| v as u64).sum();
@@ -373,17 +378,17 @@ impl StaticModel {
                 }
             }
         }
-        Self::with_freq(freq)
+        freq
     }
 
     /// [`StaticModel::from_counts`], then every context whose counts a [`Geometric`] law codes in fewer bytes,
     /// table included, takes the law instead (stream version 5).
     pub fn from_counts_compact(counts: &[[u32; NSYM]]) -> Self {
-        let mut model = Self::from_counts(counts);
-        let mut changed = false;
+        let mut freq = Self::normalised(counts);
+        let mut laws = vec![None; MAX_CONTEXTS];
         for (ctx, c) in counts.iter().enumerate().take(MAX_CONTEXTS) {
             let Some(hi) = c.iter().rposition(|&v| v > 0) else { continue };
-            let f = &model.freq[ctx];
+            let f = &freq[ctx];
             let table = explicit_bytes(f);
             if table <= LAW_BYTES {
                 // (A law cannot be smaller.)
@@ -392,18 +397,13 @@ impl StaticModel {
             let explicit = cost_of(c, f, hi) + ((table as u64) << 19);
             let (law, cost) = best_geometric(c, hi);
             if cost.saturating_add((LAW_BYTES as u64) << 19) < explicit {
-                if let Some(freq) = law.freq() {
-                    model.freq[ctx] = freq;
-                    model.laws[ctx] = Some(law);
-                    changed = true;
+                if let Some(f) = law.freq() {
+                    freq[ctx] = f;
+                    laws[ctx] = Some(law);
                 }
             }
         }
-        if changed {
-            let laws = core::mem::take(&mut model.laws);
-            model = Self { laws, ..Self::with_freq(model.freq) };
-        }
-        model
+        Self { laws, ..Self::with_freq(freq) }
     }
 
     /// True when some context's table is a [`Geometric`] law (the stream must then be version 5 or later).
@@ -445,14 +445,13 @@ impl StaticModel {
     /// Serialises the tables: a 64-bit little-endian bitmap of present contexts, then per present context the
     /// first and last symbol with a nonzero frequency (u8 each) and the frequencies in between as LEB128 varints.
     pub fn write(&self, out: &mut Vec<u8>) {
-        let mut bitmap = 0u64;
-        for (ctx, f) in self.freq.iter().enumerate() {
-            if f.iter().any(|&v| v > 0) {
-                bitmap |= 1 << ctx;
-            }
-        }
+        // (A context is present when its frequencies sum to 2^10, which its last cumulative frequency says without
+        // a scan of the table.)
+        let present = |ctx: &usize| self.has(*ctx);
+        let bitmap = (0..self.freq.len().min(64)).filter(present).fold(0u64, |b, ctx| b | 1 << ctx);
         out.extend_from_slice(&bitmap.to_le_bytes());
-        for (f, law) in self.freq.iter().zip(&self.laws).filter(|(f, _)| f.iter().any(|&v| v > 0)) {
+        for ctx in (0..self.freq.len()).filter(present) {
+            let (f, law) = (&self.freq[ctx], &self.laws[ctx]);
             if let Some(g) = law {
                 out.extend_from_slice(&[GEOMETRIC_MARKER, g.hi, g.e, g.m]);
                 continue;
