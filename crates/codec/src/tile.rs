@@ -168,8 +168,6 @@ pub(crate) struct Scratch {
     /// Whether a tile coded with this scratch (since the caller last set it to false) kept a table that is a law:
     /// its stream must be version 5.
     pub table_laws: bool,
-    /// The same for the tile being coded (kept only if its predictive coding is).
-    tile_laws: bool,
 }
 
 impl Scratch {
@@ -193,11 +191,10 @@ crate::simd::avx2_dispatch! {
 fn encode_tile_impl(x: &mut [i64], rows: usize, cols: usize, cfg: &TileConfig, scratch: &mut Scratch) -> Vec<u8> {
     let raw_len = 1 + x.len() * cfg.raw.size();
     let mut out = Vec::with_capacity(raw_len / 2);
-    scratch.tile_laws = false;
-    if let Some(fixed) = encode_predictive(x, rows, cols, cfg, &mut out, scratch) {
+    if let Some((fixed, laws)) = encode_predictive(x, rows, cols, cfg, &mut out, scratch) {
         if out.len() < raw_len {
             scratch.fixed_bytes += fixed;
-            scratch.table_laws |= scratch.tile_laws;
+            scratch.table_laws |= laws;
             return out;
         }
     }
@@ -409,8 +406,8 @@ fn choose_predictor(
 }
 
 /// Writes method 1 or 2 (or, for a tile coded by columns, method 4) into `out` and returns the length of its part
-/// that does not grow with the samples (all but the entropy-coded and raw bits); `None` when the tile cannot use it
-/// (never, today, but kept for future limits).
+/// that does not grow with the samples (all but the entropy-coded and raw bits), and whether one of its tables is a
+/// law; `None` when the tile cannot use it (never, today, but kept for future limits).
 #[inline(always)]
 fn encode_predictive(
     x: &[i64],
@@ -419,7 +416,7 @@ fn encode_predictive(
     cfg: &TileConfig,
     out: &mut Vec<u8>,
     scratch: &mut Scratch,
-) -> Option<usize> {
+) -> Option<(usize, bool)> {
     let columns = cfg.columns
         && cfg.entropy == Entropy::Static
         && cfg.lt == 0
@@ -521,21 +518,17 @@ fn encode_predictive(
             }
         }
     }
-    let coded = match sink {
-        Sink::Adaptive(_, rc) => rc.finish(),
-        Sink::Static(symbols, counts) => {
-            let (coded, laws) = write_tables_and_code(out, &counts, symbols);
-            scratch.tile_laws = laws;
-            coded
-        }
+    let (coded, laws) = match sink {
+        Sink::Adaptive(_, rc) => (rc.finish(), false),
+        Sink::Static(symbols, counts) => write_tables_and_code(out, &counts, symbols),
     };
     let fixed = out.len();
     write_streams(out, &coded, raw);
-    Some(fixed)
+    Some((fixed, laws))
 }
 
-/// Writes method 4 (a tile of `cols > 1` columns, not constant) into `out`; returns the length of its fixed part, as
-/// [`encode_predictive`].
+/// Writes method 4 (a tile of `cols > 1` columns, not constant) into `out`; returns the length of its fixed part and
+/// whether a table is a law, as [`encode_predictive`].
 #[inline(always)]
 fn encode_columns(
     x: &[i64],
@@ -544,7 +537,7 @@ fn encode_columns(
     cfg: &TileConfig,
     out: &mut Vec<u8>,
     scratch: &mut Scratch,
-) -> Option<usize> {
+) -> Option<(usize, bool)> {
     let Scratch {
         pred,
         symbols,
@@ -646,10 +639,9 @@ fn encode_columns(
     leaky_contexts(u, rows, &leak0, contexts);
     rans::collect_symbols(u, contexts, &mut raw, &mut counts, symbols);
     let (coded, laws) = write_tables_and_code(out, &counts, symbols);
-    scratch.tile_laws = laws;
     let fixed = out.len();
     write_streams(out, &coded, raw);
-    Some(fixed)
+    Some((fixed, laws))
 }
 
 /// Writes the static tables of the symbol counts `counts` (section 6.2) and returns the rANS coding of `symbols`,

@@ -246,18 +246,23 @@ fn cost_of(counts: &[u32; NSYM], freq: &[u16; NSYM], hi: usize) -> u64 {
     counts[..=hi].iter().zip(freq).filter(|(&n, _)| n > 0).map(|(&n, &f)| n as u64 * COST[f as usize] as u64).sum()
 }
 
+/// The first and last symbol of a table with a nonzero frequency (0 and 0 for an empty one).
+fn nonzero_range(f: &[u16; NSYM]) -> (usize, usize) {
+    (f.iter().position(|&v| v > 0).unwrap_or(0), f.iter().rposition(|&v| v > 0).unwrap_or(0))
+}
+
 /// Bytes of an explicit table (section 6.2): its first and last symbol, then the frequencies between.
 fn explicit_bytes(f: &[u16; NSYM]) -> usize {
-    let lo = f.iter().position(|&v| v > 0).unwrap_or(0);
-    let hi = f.iter().rposition(|&v| v > 0).unwrap_or(0);
+    let (lo, hi) = nonzero_range(f);
     2 + f[lo..=hi].iter().map(|&v| if v < 128 { 1 } else { 2 }).sum::<usize>()
 }
 
-/// The law that codes `counts` (last symbol `hi`) about cheapest, and its cost in units of 2^-16 bits. The search
+/// The law that codes `counts` (last symbol `hi`) about cheapest, its frequencies, and its cost in units of 2^-16
+/// bits (`u64::MAX` if no law could be built, which a valid `hi` rules out). The search
 /// starts from the law whose mean magnitude matches the counts' (biased up by [`LAW_START_BIAS`]); its law is
 /// within about 4 of the best index, where `1 - theta` is within 2 % of the best and costs about 10^-4 bits a
 /// symbol more (on the corpus' small tiles its laws coded 0.03 % larger than the best of all indices).
-fn best_geometric(counts: &[u32; NSYM], hi: usize) -> (Geometric, u64) {
+fn best_geometric(counts: &[u32; NSYM], hi: usize) -> (Geometric, [u16; NSYM], u64) {
     // Mean magnitude + 1 from the symbols' middles, then index ~ 256 log2(mean + 1) (1 - theta ~ 1 / (mean + 1)).
     let (mut n, mut sum2) = (0u128, 0u128);
     let magnitude = |s: usize| match symbol_start(s) {
@@ -276,7 +281,9 @@ fn best_geometric(counts: &[u32; NSYM], hi: usize) -> (Geometric, u64) {
     let hi8 = hi as u8;
     let eval = |index: i64| {
         let g = Geometric::from_index(hi8, index.clamp(1, LAW_LAST_INDEX) as u32);
-        (g, g.freq().map_or(u64::MAX, |f| cost_of(counts, &f, hi)))
+        let f = g.freq().unwrap_or([0; NSYM]);
+        let cost = if f[0] == 0 { u64::MAX } else { cost_of(counts, &f, hi) };
+        (g, f, cost)
     };
     // Three laws 32 apart with the cheapest in the middle (walking while an end is cheaper: far from the start only
     // in contexts of a few residuals), then the vertex of the parabola through them, to a multiple of 4.
@@ -288,20 +295,20 @@ fn best_geometric(counts: &[u32; NSYM], hi: usize) -> (Geometric, u64) {
     let (mut below, mut mid, mut above) = (eval(start - STEP), eval(start), eval(start + STEP));
     loop {
         let at = mid.0.index() as i64;
-        if below.1 < mid.1 && below.1 <= above.1 && at - 2 * STEP >= 1 {
+        if below.2 < mid.2 && below.2 <= above.2 && at - 2 * STEP >= 1 {
             (above, mid, below) = (mid, below, eval(at - 2 * STEP));
-        } else if above.1 < mid.1 && at + 2 * STEP <= LAW_LAST_INDEX {
+        } else if above.2 < mid.2 && at + 2 * STEP <= LAW_LAST_INDEX {
             (below, mid, above) = (mid, above, eval(at + 2 * STEP));
         } else {
             break;
         }
     }
-    let best = [below, above].into_iter().fold(mid, |b, c| if c.1 < b.1 { c } else { b });
-    if best.0 != mid.0 || mid.1 == u64::MAX {
+    let best = [below, above].into_iter().fold(mid, |b, c| if c.2 < b.2 { c } else { b });
+    if best.0 != mid.0 || mid.2 == u64::MAX {
         // (At the end of the range.)
         return best;
     }
-    let (l, m, h) = (below.1 as i128, mid.1 as i128, above.1 as i128);
+    let (l, m, h) = (below.2 as i128, mid.2 as i128, above.2 as i128);
     let curvature = l + h - 2 * m;
     if curvature <= 0 {
         return best;
@@ -311,7 +318,7 @@ fn best_geometric(counts: &[u32; NSYM], hi: usize) -> (Geometric, u64) {
         return best;
     }
     let vertex = eval(mid.0.index() as i64 + offset);
-    if vertex.1 < best.1 {
+    if vertex.2 < best.2 {
         vertex
     } else {
         best
@@ -395,12 +402,10 @@ impl StaticModel {
                 continue;
             }
             let explicit = cost_of(c, f, hi) + ((table as u64) << 19);
-            let (law, cost) = best_geometric(c, hi);
+            let (law, law_freq, cost) = best_geometric(c, hi);
             if cost.saturating_add((LAW_BYTES as u64) << 19) < explicit {
-                if let Some(f) = law.freq() {
-                    freq[ctx] = f;
-                    laws[ctx] = Some(law);
-                }
+                freq[ctx] = law_freq;
+                laws[ctx] = Some(law);
             }
         }
         Self { laws, ..Self::with_freq(freq) }
@@ -456,8 +461,7 @@ impl StaticModel {
                 out.extend_from_slice(&[GEOMETRIC_MARKER, g.hi, g.e, g.m]);
                 continue;
             }
-            let lo = f.iter().position(|&v| v > 0).unwrap_or(0);
-            let hi = f.iter().rposition(|&v| v > 0).unwrap_or(0);
+            let (lo, hi) = nonzero_range(f);
             out.push(lo as u8);
             out.push(hi as u8);
             for &v in &f[lo..=hi] {
