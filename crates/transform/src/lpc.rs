@@ -429,14 +429,8 @@ pub fn cross_predictors(
         let ridge = ridge_of(&a, k);
         let good = cholesky(&mut a, k, ridge);
         // Forward substitution over the factorised block: z = L^-1 b.
-        let mut z = b.clone();
-        for i in 0..good {
-            let mut v = z[i];
-            for p in 0..i {
-                v -= a[i * k + p] * z[p];
-            }
-            z[i] = v / a[i * k + i];
-        }
+        let mut z = b;
+        forward_substitute(&a, k, &mut z[..good]);
         let bits = |energy: f64| rows as f64 / 2.0 * libm::log2((energy / n as f64).max(0.25));
         let (mut best, mut best_cost, mut e) = (0, bits(yy), yy);
         for (m, zi) in z.iter().enumerate().take(good) {
@@ -451,14 +445,7 @@ pub fn cross_predictors(
         }
         let mut w = z[..best].to_vec();
         // Back substitution over the leading block: L' w = z.
-        for i in (0..best).rev() {
-            let mut v = w[i];
-            for p in i + 1..best {
-                v -= a[p * k + i] * w[p];
-            }
-            w[i] = v / a[i * k + i];
-        }
-        if !w.iter().all(|v| v.is_finite()) {
+        if !back_substitute(&a, k, &mut w) {
             continue;
         }
         // The largest weight gets 6 significant bits (its coefficient below 64 in magnitude: one varint byte).
@@ -660,22 +647,33 @@ fn cholesky(a: &mut [f64], k: usize, ridge: f64) -> usize {
 /// Solves `L L' w = b` in place for the leading `b.len()` block of the factor `l` (row stride `k`) by forward then
 /// backward substitution; false when a result is not finite.
 fn substitute(l: &[f64], k: usize, b: &mut [f64]) -> bool {
-    let m = b.len();
-    for i in 0..m {
+    forward_substitute(l, k, b);
+    back_substitute(l, k, b)
+}
+
+/// Solves `L z = b` in place for the leading `b.len()` block of the factor `l` (row stride `k`).
+fn forward_substitute(l: &[f64], k: usize, b: &mut [f64]) {
+    for i in 0..b.len() {
         let mut s = b[i];
         for p in 0..i {
             s -= l[i * k + p] * b[p];
         }
         b[i] = s / l[i * k + i];
     }
+}
+
+/// Solves `L' w = z` in place for the leading `z.len()` block of the factor `l` (row stride `k`); false when a
+/// result is not finite.
+fn back_substitute(l: &[f64], k: usize, z: &mut [f64]) -> bool {
+    let m = z.len();
     for i in (0..m).rev() {
-        let mut s = b[i];
+        let mut s = z[i];
         for p in i + 1..m {
-            s -= l[p * k + i] * b[p];
+            s -= l[p * k + i] * z[p];
         }
-        b[i] = s / l[i * k + i];
+        z[i] = s / l[i * k + i];
     }
-    b.iter().all(|v| v.is_finite())
+    z.iter().all(|v| v.is_finite())
 }
 
 /// A least-squares weight as a coefficient of `2^shift` (clamped to [`MAX_COEF`]; 0 if not finite).
