@@ -31,6 +31,9 @@ $BIN bench --threads 1 --repeats "$REPEATS" --rel-error 0.01 --json "$OUT/ours_f
 log "daspack, wide integer arrays coded by columns (opt-in: --columns on --block-width 256), 1 thread"
 $BIN bench --threads 1 --repeats "$REPEATS" --columns on --block-width 256 --json "$OUT/ours_columns_wide.json" \
     "$DATA"/silixa_*.npy "$DATA"/apsensing_*.npy
+log "daspack, narrow arrays in 1024-row tiles (--block-height 1024), 1 thread"
+$BIN bench --threads 1 --repeats "$REPEATS" --block-height 1024 --json "$OUT/ours_small_tiles.json" \
+    "$DATA"/geofon_*.npy "$DATA"/etna_*.npy "$DATA"/*f32int*.npy "$DATA"/sentek_*.npy
 log "integer-like float files beside a Gaussian model's bound"
 "$PY" scripts/model_bound.py "$DATA" --daspack "$BIN" > "$OUT/model_bound.md"
 log "peers, lossless, same files"
